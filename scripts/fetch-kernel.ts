@@ -1,0 +1,2 @@
+import { fetchDebianKernel } from '../src/kernel/debian-kernel.ts';
+console.log(JSON.stringify(await fetchDebianKernel((process.argv[2] ?? 'cloud-amd64') as any)));

@@ -1,0 +1,38 @@
+import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
+import { buildInitrd } from '../../initrd/build-initrd.js';
+import { formatBytes, parseCompressionOption, parseInteger, parseList } from '../options.js';
+
+export function addInitrdOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
+  return command
+    .addOption(new Option('--compress <codec>', 'initrd compression: zstd, gzip, xz, lz4 or none').argParser(parseCompressionOption))
+    .addOption(new Option('--compress-level <n>', 'compression level (default: zstd 19, gzip 9, xz 6, lz4 9)').argParser(parseInteger))
+    .addOption(new Option('--modules <list>', 'extra modules: names, aliases or directory prefixes, comma-separated').argParser(parseList))
+    .addOption(new Option('--omit-modules <list>', 'modules never packed, comma-separated').argParser(parseList))
+    .addOption(new Option('--busybox <file>', 'static busybox to use instead of the root\'s or this machine\'s'));
+}
+
+export const initrdCommand = addInitrdOptions(
+  new Command('initrd')
+    .description('build initrd.img alone from a root tree')
+    .requiredOption('--root <dir>', 'root tree holding /boot/vmlinuz-KVER and /lib/modules/KVER')
+    .requiredOption('-o, --out <file>', 'output file')
+    .option('--kver <version>', 'kernel version, when the root has several')
+    .option('--rootsha256 <hex>', 'bake this rootfs sha256 into the initrd as the rootsha256= default'),
+).action(async (opts) => {
+  const result = await buildInitrd({
+    root: opts.root,
+    out: opts.out,
+    kver: opts.kver,
+    compression: opts.compress,
+    level: opts.compressLevel,
+    add: opts.modules,
+    omit: opts.omitModules,
+    busybox: opts.busybox,
+    rootfsSha256: opts.rootsha256,
+  });
+  for (const warning of result.warnings) process.stderr.write(`ramboot: warning: ${warning}\n`);
+  process.stdout.write(
+    `${result.path}: ${formatBytes(result.size)} ${result.compression}, kernel ${result.kver}, ` +
+      `${result.modules.length} modules, ${result.entries} entries\n`,
+  );
+});

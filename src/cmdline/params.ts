@@ -1,0 +1,150 @@
+// The one table of boot parameters. The builder renders cmdline.txt and /etc/ram.conf from it,
+// the CLI explains and lints with it, the README's parameter table is generated from it, and the
+// boot script (initrd-scripts/) reads the name -> variable map and the defaults out of
+// /etc/ram.conf, so the two sides cannot disagree about a name or a default.
+
+export type ParamType =
+  | 'flag' // y/n; a bare `name` means y
+  | 'int'
+  | 'string'
+  | 'url-list' // comma-separated, tried in order
+  | 'sha256'
+  | 'size' // bytes with K/M/G suffix, or N%
+  | 'path'
+  | 'enum';
+
+export interface BootParam {
+  /** The name on the kernel command line. */
+  name: string;
+  /** The shell variable the boot script keeps it in (without the RAM_ prefix). */
+  shVar: string;
+  type: ParamType;
+  /** Effective value when absent; '' means unset. */
+  default: string;
+  /** One sentence for `explain` and the README. */
+  doc: string;
+  /** 'kernel' marks parameters the kernel owns that the boot script also reads. */
+  owner: 'ramboot' | 'kernel';
+  aliases?: readonly string[];
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Written into the default cmdline.txt with this value. */
+  cmdlineTxt?: string;
+}
+
+/** Stages the boot script can stop before with initrddebug=<stage>. */
+export const BOOT_STAGES = ['modules', 'net', 'fetch', 'verify', 'zram', 'mount', 'switch'] as const;
+
+export const BOOT_PARAMS: readonly BootParam[] = [
+  {
+    name: 'boot',
+    shVar: 'BOOT',
+    type: 'enum',
+    values: ['ram'],
+    default: 'ram',
+    doc: 'Selects the ram boot script; any other value stops the boot with an error.',
+    owner: 'ramboot',
+    cmdlineTxt: 'ram',
+  },
+  {
+    name: 'rooturl',
+    shVar: 'ROOTURL',
+    type: 'url-list',
+    default: '',
+    doc: 'Where to fetch rootfs.squashfs: http://, https:// or tftp:// URLs, comma-separated mirrors tried in order.',
+    owner: 'ramboot',
+    aliases: ['fetch'],
+  },
+  {
+    name: 'rootsha256',
+    shVar: 'ROOTSHA256',
+    type: 'sha256',
+    default: '',
+    doc: 'SHA-256 the fetched image must have; the builder bakes the matching value into the initrd.',
+    owner: 'ramboot',
+  },
+  {
+    name: 'ip',
+    shVar: 'IP',
+    type: 'string',
+    default: 'dhcp',
+    doc: 'Network setup: dhcp, or the kernel form <client>:<server>:<gw>:<netmask>:<host>:<dev>:<autoconf>.',
+    owner: 'ramboot',
+    cmdlineTxt: 'dhcp',
+  },
+  {
+    name: 'zram_size_pct',
+    shVar: 'ZRAM_SIZE_PCT',
+    type: 'int',
+    min: 0,
+    max: 400,
+    default: '50',
+    doc: 'Compressed swap on zram, set up inside the initrd, as a percentage of RAM; 0 turns it off.',
+    owner: 'ramboot',
+    cmdlineTxt: '50',
+  },
+  {
+    name: 'zram_algo',
+    shVar: 'ZRAM_ALGO',
+    type: 'enum',
+    values: ['lzo-rle', 'lzo', 'lz4', 'zstd'],
+    default: 'lzo-rle',
+    doc: 'Compressor for the zram swap device.',
+    owner: 'ramboot',
+  },
+  {
+    name: 'overlay_size',
+    shVar: 'OVERLAY_SIZE',
+    type: 'size',
+    default: '50%',
+    doc: 'Cap of the tmpfs that holds the writable overlay upper, in bytes (K/M/G) or % of RAM.',
+    owner: 'ramboot',
+  },
+  {
+    name: 'initrddebug',
+    shVar: 'INITRDDEBUG',
+    type: 'enum',
+    values: ['y', 'n', ...BOOT_STAGES],
+    default: 'n',
+    doc: `y opens a shell just before switch_root; a stage name (${BOOT_STAGES.join(', ')}) opens it before that stage.`,
+    owner: 'ramboot',
+  },
+  {
+    name: 'ramdebug',
+    shVar: 'RAMDEBUG',
+    type: 'flag',
+    default: 'n',
+    doc: 'Trace every command of the boot script (sh -x) on the console.',
+    owner: 'ramboot',
+  },
+  {
+    name: 'init',
+    shVar: 'INIT',
+    type: 'path',
+    default: '/sbin/init',
+    doc: 'Program run as PID 1 in the new root after switch_root.',
+    owner: 'kernel',
+  },
+  {
+    name: 'panic',
+    shVar: 'PANIC',
+    type: 'int',
+    min: -1,
+    max: 86400,
+    default: '0',
+    doc: 'Seconds before the kernel reboots after a panic (a failed boot ends in one); 0 waits forever.',
+    owner: 'kernel',
+    cmdlineTxt: '10',
+  },
+];
+
+export function findParam(name: string): BootParam | undefined {
+  const key = normalizeParamName(name);
+  return BOOT_PARAMS.find((p) => p.name === key || p.aliases?.includes(key));
+}
+
+/** Like the kernel does for module parameters, `-` and `_` are the same in a name. */
+export function normalizeParamName(name: string): string {
+  return name.replaceAll('-', '_');
+}

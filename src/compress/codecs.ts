@@ -1,0 +1,78 @@
+// Compressors for initrd segments. Node itself only does gzip; zstd, xz and lz4 run as the
+// system binaries (zstd-codec, the requested library, runs out of its fixed 16 MiB wasm heap
+// above ~5 MB — see README "Libraries"). Each codec is set up for what the kernel's initramfs
+// unpacker accepts (measured, ../shared/FACTS.md):
+//  - zstd: window <= 128 MiB, so no --long; one cpio in one frame;
+//  - xz: only --check=crc32 (the kernel's decoder rejects the default CRC64);
+//  - lz4: only the legacy format (-l); the frame format is rejected;
+//  - gzip: any level.
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { PassThrough, type Writable } from 'node:stream';
+import { createGzip, constants as zlibConstants } from 'node:zlib';
+import { execa } from 'execa';
+import { usageError } from '../errors.js';
+import { toolFailure } from '../util/run-tool.js';
+
+export const COMPRESSIONS = ['zstd', 'gzip', 'xz', 'lz4', 'none'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+/** Default level per codec: what the size/time measurements in bench/ settled on. */
+export const DEFAULT_LEVEL: Record<Compression, number> = { zstd: 19, gzip: 9, xz: 6, lz4: 9, none: 0 };
+const LEVEL_RANGE: Record<Compression, [number, number]> = {
+  zstd: [1, 19],
+  gzip: [1, 9],
+  xz: [0, 9],
+  lz4: [1, 12],
+  none: [0, 0],
+};
+
+export function parseCompression(name: string): Compression {
+  if ((COMPRESSIONS as readonly string[]).includes(name)) return name as Compression;
+  throw usageError(`unknown compression "${name}"`, `use one of ${COMPRESSIONS.join(', ')}`);
+}
+
+export function checkLevel(kind: Compression, level: number): number {
+  const [min, max] = LEVEL_RANGE[kind];
+  if (!Number.isInteger(level) || level < min || level > max) {
+    throw usageError(`compression level ${level} is out of range for ${kind}`, `use ${min}..${max}`);
+  }
+  return level;
+}
+
+function toolArgs(kind: 'zstd' | 'xz' | 'lz4', level: number): string[] {
+  switch (kind) {
+    // -T0 is safe for zstd: its multithreaded output is byte-identical to single-threaded.
+    case 'zstd':
+      return ['-q', '-c', `-${level}`, '-T0', ...(level > 19 ? ['--ultra'] : [])];
+    // -T1: xz's multithreaded mode splits into blocks, which changes the bytes.
+    case 'xz':
+      return ['-q', '-c', `-${level}`, '--check=crc32', '-T1'];
+    case 'lz4':
+      return ['-q', '-c', '-l', `-${level}`];
+  }
+}
+
+export interface CompressSink {
+  /** Write the uncompressed bytes here and end() it. */
+  input: Writable;
+  /** Resolves when the compressed file is complete on disk. */
+  done: Promise<void>;
+}
+
+/** A writable whose bytes end up compressed in `outPath`. */
+export function compressToFile(kind: Compression, level: number, outPath: string): CompressSink {
+  if (kind === 'none' || kind === 'gzip') {
+    const input = kind === 'gzip' ? createGzip({ level, memLevel: zlibConstants.Z_DEFAULT_MEMLEVEL }) : new PassThrough();
+    return { input, done: pipeline(input, createWriteStream(outPath)) };
+  }
+  const args = toolArgs(kind, level);
+  const child = execa(kind, args, { stdout: { file: outPath }, stderr: 'pipe', stdin: 'pipe', reject: false, buffer: { stderr: true } });
+  const done = child.then((result) => {
+    if (result.failed) throw toolFailure(kind, args, result);
+  });
+  child.stdin?.on('error', () => {
+    // A dying compressor closes its stdin; the failure is reported through `done`.
+  });
+  return { input: child.stdin!, done };
+}

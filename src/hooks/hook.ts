@@ -1,0 +1,95 @@
+// Build-time hooks: `hooks/<name>/hook.json` says what a feature needs in the initrd. Hooks are
+// data, not code that writes into a staging directory: the builder turns each field into plan
+// requests, so a conflict or a missing module names the hook that asked for it. Ordering is by
+// explicit `after:` names, never by a numeric file name prefix.
+import { posix } from 'node:path';
+import { listAssets } from '../assets.js';
+import { inputError } from '../errors.js';
+
+export interface Hook {
+  name: string;
+  description: string;
+  /** Hooks that must be applied before this one. */
+  after: string[];
+  /** Modules (names, aliases or directory prefixes ending in '/') that must be packed or built in. */
+  modules: string[];
+  /** Modules packed when the kernel has them (NIC drivers most kernels lack). */
+  optionalModules: string[];
+  /** Busybox applets the boot side calls: checked at build time, not discovered at boot. */
+  applets: string[];
+  /** Files copied from the target root to the same path in the initrd. */
+  files: { path: string; optional: boolean }[];
+}
+
+const KNOWN_KEYS = new Set(['description', 'after', 'modules', 'optionalModules', 'applets', 'files']);
+
+function stringList(value: unknown, where: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
+    throw inputError(`${where} must be a list of non-empty strings`);
+  }
+  return value as string[];
+}
+
+export function parseHook(name: string, text: string): Hook {
+  const where = `hooks/${name}/hook.json`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw inputError(`${where} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw inputError(`${where} must hold a JSON object`);
+  const obj = raw as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!KNOWN_KEYS.has(key)) throw inputError(`${where}: unknown key "${key}"`, `known keys: ${[...KNOWN_KEYS].join(', ')}`);
+  }
+  if (typeof obj.description !== 'string') throw inputError(`${where}: "description" must be a string`);
+  const files = (Array.isArray(obj.files) ? obj.files : obj.files === undefined ? [] : null)?.map((f: unknown) => {
+    if (typeof f === 'string') return { path: f, optional: false };
+    const entry = f as { path?: unknown; optional?: unknown };
+    if (typeof entry?.path !== 'string') throw inputError(`${where}: each of "files" is a path or { "path", "optional" }`);
+    return { path: entry.path, optional: entry.optional === true };
+  });
+  if (!files) throw inputError(`${where}: "files" must be a list`);
+  return {
+    name,
+    description: obj.description,
+    after: stringList(obj.after, `${where}: "after"`),
+    modules: stringList(obj.modules, `${where}: "modules"`),
+    optionalModules: stringList(obj.optionalModules, `${where}: "optionalModules"`),
+    applets: stringList(obj.applets, `${where}: "applets"`),
+    files,
+  };
+}
+
+/** Order hooks so each comes after the ones it names; ties by name, so the order is stable. */
+export function orderHooks(hooks: readonly Hook[]): Hook[] {
+  const byName = new Map(hooks.map((h) => [h.name, h]));
+  for (const hook of hooks) {
+    for (const dep of hook.after) {
+      if (!byName.has(dep)) throw inputError(`hook ${hook.name} wants to run after unknown hook ${dep}`);
+    }
+  }
+  const ordered: Hook[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (hook: Hook, chain: string[]): void => {
+    const seen = state.get(hook.name);
+    if (seen === 'done') return;
+    if (seen === 'visiting') throw inputError(`hooks order themselves in a cycle: ${[...chain, hook.name].join(' -> ')}`);
+    state.set(hook.name, 'visiting');
+    for (const dep of [...hook.after].sort()) visit(byName.get(dep)!, [...chain, hook.name]);
+    state.set(hook.name, 'done');
+    ordered.push(hook);
+  };
+  for (const hook of [...hooks].sort((a, b) => a.name.localeCompare(b.name))) visit(hook, []);
+  return ordered;
+}
+
+/** The hooks that ship with ramboot (hooks/<name>/hook.json), in application order. */
+export function readShippedHooks(): Hook[] {
+  const hooks = listAssets('hooks')
+    .filter((asset) => posix.basename(asset.path) === 'hook.json')
+    .map((asset) => parseHook(posix.basename(posix.dirname(asset.path)), asset.data.toString('utf8')));
+  return orderHooks(hooks);
+}

@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { orderHooks, parseHook, readShippedHooks } from '../../src/hooks/hook.ts';
+
+test('shipped hooks parse and come in after: order', () => {
+  const names = readShippedHooks().map((h) => h.name);
+  assert.ok(names.includes('ram-boot') && names.includes('zram') && names.includes('net-drivers'));
+  assert.ok(names.indexOf('ram-boot') < names.indexOf('zram'));
+});
+
+test('the shipped hooks ask for what netboot needs', () => {
+  const hooks = readShippedHooks();
+  const required = new Set(hooks.flatMap((h) => h.modules));
+  for (const m of ['squashfs', 'overlay', 'loop', 'zram', 'lzo-rle', 'af_packet']) assert.ok(required.has(m), m);
+  const optional = new Set(hooks.flatMap((h) => h.optionalModules));
+  for (const m of ['virtio_net', 'virtio_pci', 'virtio_blk', 'e1000', 'e1000e', 'igb', 'ixgbe', 'r8169', 'tg3', 'bnx2', 'vmxnet3']) assert.ok(optional.has(m), m);
+});
+
+test('unknown keys, bad JSON and wrong types are errors naming the hook', () => {
+  assert.throws(() => parseHook('x', '{"description":"d","modulez":[]}'), /hooks\/x\/hook.json: unknown key "modulez"/);
+  assert.throws(() => parseHook('x', '{'), /hooks\/x\/hook.json is not valid JSON/);
+  assert.throws(() => parseHook('x', '{"description":"d","modules":"loop"}'), /"modules" must be a list/);
+});
+
+test('after: cycles and unknown names are errors', () => {
+  const a = parseHook('a', '{"description":"","after":["b"]}');
+  const b = parseHook('b', '{"description":"","after":["a"]}');
+  assert.throws(() => orderHooks([a, b]), /cycle: a -> b -> a/);
+  assert.throws(() => orderHooks([a]), /after unknown hook b/);
+});
