@@ -13,7 +13,7 @@ export function renderParamTable(): string {
     const names = [p.name, ...(p.aliases ?? [])].map((n) => `\`${n}=\``).join(', ');
     const def = p.default === '' ? '—' : `\`${p.default}\``;
     const owner = p.owner === 'kernel' ? ' (kernel parameter, also read by ram)' : '';
-    return `| ${names} | ${typeText(p)} | ${def} | ${p.doc}${owner} |`;
+    return `| ${names} | ${typeText(p)} | ${def} | ${p.doc.replaceAll('<', '&lt;').replaceAll('>', '&gt;')}${owner} |`;
   });
   return ['| parameter | values | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
