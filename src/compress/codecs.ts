@@ -17,8 +17,9 @@ import { toolFailure } from '../util/run-tool.js';
 export const COMPRESSIONS = ['zstd', 'gzip', 'xz', 'lz4', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
-/** Default level per codec: what the size/time measurements in bench/ settled on. */
-export const DEFAULT_LEVEL: Record<Compression, number> = { zstd: 19, gzip: 9, xz: 6, lz4: 9, none: 0 };
+/** Default level per codec. zstd 9: on the cloud-kernel netboot initrd (2.5 MB) it takes 0.17 s
+ * where 19 takes 3.3 s for a 10% smaller file; the build-time target weighs more. */
+export const DEFAULT_LEVEL: Record<Compression, number> = { zstd: 9, gzip: 9, xz: 6, lz4: 9, none: 0 };
 const LEVEL_RANGE: Record<Compression, [number, number]> = {
   zstd: [1, 19],
   gzip: [1, 9],

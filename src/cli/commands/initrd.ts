@@ -5,7 +5,7 @@ import { formatBytes, parseCompressionOption, parseInteger, parseList } from '..
 export function addInitrdOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
   return command
     .addOption(new Option('--compress <codec>', 'initrd compression: zstd, gzip, xz, lz4 or none').argParser(parseCompressionOption))
-    .addOption(new Option('--compress-level <n>', 'compression level (default: zstd 19, gzip 9, xz 6, lz4 9)').argParser(parseInteger))
+    .addOption(new Option('--compress-level <n>', 'compression level (default: zstd 9, gzip 9, xz 6, lz4 9)').argParser(parseInteger))
     .addOption(new Option('--modules <list>', 'extra modules: names, aliases or directory prefixes, comma-separated').argParser(parseList))
     .addOption(new Option('--omit-modules <list>', 'modules never packed, comma-separated').argParser(parseList))
     .addOption(new Option('--busybox <file>', 'static busybox to use instead of the root\'s or this machine\'s'));
