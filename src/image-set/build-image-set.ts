@@ -32,6 +32,8 @@ export interface ImageSetResult {
   files: Record<(typeof IMAGE_SET_FILES)[number], { size: number; sha256: string }>;
   initrd: InitrdResult;
   rootfsSeconds: number;
+  /** Warnings of both builds, e.g. missing firmware or a root without an init. */
+  warnings: string[];
 }
 
 export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResult> {
@@ -71,5 +73,5 @@ export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResu
   const sums = IMAGE_SET_FILES.filter((n) => n !== 'SHA256SUMS').map((n) => `${files[n].sha256}  ${n}\n`).join('');
   await writeAtomically(join(opts.outDir, 'SHA256SUMS'), (tmp) => writeFile(tmp, sums));
   files.SHA256SUMS = { size: Buffer.byteLength(sums), sha256: await sha256File(join(opts.outDir, 'SHA256SUMS')) };
-  return { outDir: opts.outDir, kver: kernel.kver, cmdline, files, initrd, rootfsSeconds: rootfs.seconds };
+  return { outDir: opts.outDir, kver: kernel.kver, cmdline, files, initrd, rootfsSeconds: rootfs.seconds, warnings: [...rootfs.warnings, ...initrd.warnings] };
 }

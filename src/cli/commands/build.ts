@@ -25,7 +25,7 @@ export const buildCommand = addRootfsOptions(
     rootfs: { compression: opts.squashfsComp, level: opts.squashfsLevel, blockSize: opts.blockSize, excludeFiles: opts.excludeFile, progress: progressWanted() },
     onStep: (step) => progressLine(`building ${step}`),
   });
-  for (const warning of result.initrd.warnings) process.stderr.write(`ramboot: warning: ${warning}\n`);
+  for (const warning of result.warnings) process.stderr.write(`ramboot: warning: ${warning}\n`);
   const lines = Object.entries(result.files).map(([name, f]) => `  ${name.padEnd(16)} ${formatBytes(f.size).padStart(10)}  ${f.sha256.slice(0, 16)}`);
   process.stdout.write(
     `image set for kernel ${result.kver} in ${result.outDir}:\n${lines.join('\n')}\n` +

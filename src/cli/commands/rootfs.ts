@@ -25,5 +25,6 @@ export const rootfsCommand = addRootfsOptions(
     excludeFiles: opts.excludeFile,
     progress: progressWanted(),
   });
+  for (const warning of result.warnings) process.stderr.write(`ramboot: warning: ${warning}\n`);
   process.stdout.write(`${result.path}: ${formatBytes(result.size)} in ${result.seconds.toFixed(1)} s, sha256 ${result.sha256}\n`);
 });

@@ -1,0 +1,217 @@
+// Boot a kernel + initrd in QEMU for the boot tests and `ramboot demo`, reading the guest's serial
+// console. Always TCG: -enable-kvm hangs on the machines this runs on (../shared/FACTS.md).
+// Networking is QEMU's user mode (slirp) only, where the guest reaches this machine's 127.0.0.1
+// servers as 10.0.2.2. It is not `restrict=on`: that also cuts the guest off from 10.0.2.2
+// (measured: connection refused), and guestfwd cannot stand in for it (10.0.2.2 is refused as a
+// forwarding address; a tcp: target serves a single connection). So what the guest contacts is
+// up to the image booted: ours only fetch from the URLs on their command line.
+import { existsSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { execa } from 'execa';
+import { inputError, RambootError } from '../errors.js';
+import { toolFailure } from '../util/run-tool.js';
+
+const QEMU = 'qemu-system-x86_64';
+
+export interface QemuBootOptions {
+  kernel: string;
+  initrd: string;
+  /** Kernel command line; include console=ttyS0 to see the guest. */
+  append: string;
+  /** Default 1024. */
+  memoryMiB?: number;
+  /** Default 2. */
+  cpus?: number;
+  /** Default 'max': every feature TCG emulates (RDRAND for early entropy, x86-64-v2+ userlands).
+   * The Debian cloud kernel boots with both 'max' and the default 'qemu64' (measured). */
+  cpu?: string;
+  /** Guest NIC model, default 'virtio-net-pci'. */
+  nic?: string;
+  /** Served by QEMU's built-in TFTP server as tftp://10.0.2.2/. */
+  tftpDir?: string;
+  extraArgs?: string[];
+  /** Kill QEMU after this long; default 120000. */
+  timeoutMs?: number;
+  /** Console text as it arrives (\r removed). */
+  onOutput?: (text: string) => void;
+  /** Stop QEMU as soon as the console output matches. */
+  until?: RegExp;
+}
+
+export interface QemuBootResult {
+  /** The full console text, \r removed. */
+  output: string;
+  /** QEMU's own messages (stderr). */
+  stderr: string;
+  /** null when QEMU was stopped (timeout, `until`, kill()). */
+  exitCode: number | null;
+  timedOut: boolean;
+  /** true when `until` matched and QEMU was stopped for it. */
+  untilMatched: boolean;
+  wallMs: number;
+  /** Type into the serial console; only valid while QEMU runs (throws afterwards). */
+  send(text: string): void;
+}
+
+export interface QemuSession {
+  /** Resolves with the text matched by `re` in console output after the previous waitFor's match
+   * (expect-style: each wait consumes the console up to its match); rejects when QEMU exits or
+   * `timeoutMs` (default: the boot's timeout) passes first. The console is matched as it
+   * arrives, in pieces: end a pattern whose text can grow with something fixed (/N=\d+\n/). */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  send(text: string): void;
+  /** Everything the console printed so far. */
+  output(): string;
+  /** QEMU's process id (undefined if it could not be started). */
+  pid: number | undefined;
+  done: Promise<QemuBootResult>;
+  /** Stop QEMU (SIGTERM, SIGKILL after 2 s). Safe to call more than once or after exit. */
+  kill(): void;
+}
+
+/** `,` separates QEMU option values; a literal comma is written `,,`. */
+const qemuOptValue = (value: string) => value.replaceAll(',', ',,');
+
+export function renderQemuArgs(opts: QemuBootOptions): string[] {
+  const nic = [`user`, `model=${opts.nic ?? 'virtio-net-pci'}`];
+  if (opts.tftpDir) nic.push(`tftp=${qemuOptValue(opts.tftpDir)}`);
+  return [
+    '-accel', 'tcg',
+    // Console on stdio without the monitor multiplexed in, so typed text never hits Ctrl-A escapes.
+    '-nographic', '-serial', 'stdio', '-monitor', 'none',
+    '-no-reboot',
+    '-m', String(opts.memoryMiB ?? 1024),
+    '-smp', String(opts.cpus ?? 2),
+    '-cpu', opts.cpu ?? 'max',
+    '-kernel', opts.kernel,
+    '-initrd', opts.initrd,
+    '-append', opts.append,
+    '-nic', nic.join(','),
+    ...(opts.extraArgs ?? []),
+  ]; // prettier-ignore
+}
+
+function lastLines(text: string, n = 15): string {
+  return text.trimEnd().split('\n').slice(-n).join('\n');
+}
+
+/** A regex without g/y flags: test() and exec() then keep no lastIndex state between calls. */
+function stateless(re: RegExp): RegExp {
+  return new RegExp(re.source, re.flags.replace(/[gy]/g, ''));
+}
+
+export function startQemu(opts: QemuBootOptions): QemuSession {
+  for (const [what, path] of [['kernel', opts.kernel], ['initrd', opts.initrd]] as const) {
+    if (!existsSync(path)) throw inputError(`${what} ${path} does not exist`);
+  }
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const args = renderQemuArgs(opts);
+  const started = performance.now();
+  // cleanup: execa kills QEMU if this process exits first, so no QEMU outlives a test run.
+  const child = execa(QEMU, args, { reject: false, buffer: false, stdin: 'pipe', cleanup: true, forceKillAfterDelay: 2000 });
+
+  let output = '';
+  let stderr = '';
+  let running = true;
+  let stopped = false;
+  let timedOut = false;
+  let untilMatched = false;
+  let cursor = 0;
+  const until = opts.until ? stateless(opts.until) : undefined;
+  const waiters: { re: RegExp; resolve: (text: string) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }[] = [];
+
+  const kill = () => {
+    if (!running) return;
+    stopped = true;
+    child.kill('SIGTERM');
+  };
+
+  const serveWaiters = () => {
+    while (waiters.length > 0) {
+      const head = waiters[0]!;
+      const match = head.re.exec(output.slice(cursor));
+      if (!match) return;
+      cursor += match.index + match[0].length;
+      waiters.shift();
+      clearTimeout(head.timer);
+      head.resolve(match[0]);
+    }
+  };
+
+  const decoder = new StringDecoder('utf8');
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const text = decoder.write(chunk).replace(/\r/g, '');
+    if (text === '') return;
+    output += text;
+    opts.onOutput?.(text);
+    serveWaiters();
+    if (until && !untilMatched && until.test(output)) {
+      untilMatched = true;
+      kill();
+    }
+  });
+  // Typing after QEMU exited must not crash the caller with an EPIPE 'error' event.
+  child.stdin?.on('error', () => {});
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, timeoutMs);
+
+  const send = (text: string) => {
+    if (!running || !child.stdin) throw new RambootError('boot', 'QEMU is not running; cannot type into its console');
+    child.stdin.write(text);
+  };
+
+  const done = (async (): Promise<QemuBootResult> => {
+    const result = await child;
+    running = false;
+    clearTimeout(timer);
+    output += decoder.end().replace(/\r/g, '');
+    const failure = result.code === 'ENOENT' || (!stopped && result.exitCode !== 0) ? toolFailure(QEMU, args, { ...result, stderr }) : undefined;
+    for (const waiter of waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(
+        failure ?? new RambootError('boot', `QEMU ${timedOut ? 'timed out' : 'exited'} before the console showed ${waiter.re}; last lines:\n${lastLines(output)}`),
+      );
+    }
+    if (failure) throw failure;
+    return { output, stderr, exitCode: stopped ? null : (result.exitCode ?? null), timedOut, untilMatched, wallMs: performance.now() - started, send };
+  })();
+  // Marked as handled here; callers that await `done` still see a rejection.
+  done.catch(() => {});
+
+  return {
+    waitFor(re, waitMs = timeoutMs) {
+      return new Promise<string>((resolve, reject) => {
+        const waiter = {
+          re: stateless(re),
+          resolve,
+          reject,
+          timer: setTimeout(() => {
+            waiters.splice(waiters.indexOf(waiter), 1);
+            reject(new RambootError('boot', `no ${re} on the console within ${Math.round(waitMs / 1000)} s; last lines:\n${lastLines(output)}`));
+          }, waitMs),
+        };
+        waiters.push(waiter);
+        serveWaiters();
+        // After exit, only what was already printed can match.
+        if (!running && waiters.includes(waiter)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          clearTimeout(waiter.timer);
+          reject(new RambootError('boot', `QEMU exited before the console showed ${re}; last lines:\n${lastLines(output)}`));
+        }
+      });
+    },
+    send,
+    output: () => output,
+    pid: child.pid,
+    done,
+    kill,
+  };
+}
+
+/** Boot and wait for QEMU to exit (guest power-off with -no-reboot), `until` or the timeout. */
+export function bootQemu(opts: QemuBootOptions): Promise<QemuBootResult> {
+  return startQemu(opts).done;
+}

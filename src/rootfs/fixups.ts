@@ -1,0 +1,39 @@
+// Changes a diskless root needs that an exclude alone cannot express, applied inside the image
+// only: the source tree is never touched. Each fixup is an exclude of the original plus a
+// mksquashfs pseudo file definition (mksquashfs(1) "Pseudo file definition format"; with the
+// original excluded, the pseudo file takes its place — tested in test/rootfs).
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface RootfsFixups {
+  /** mksquashfs -wildcards patterns for the originals being replaced. */
+  excludes: string[];
+  /** mksquashfs -p definitions, one argument each. */
+  pseudo: string[];
+  /** What was done, for the result and the log. */
+  applied: string[];
+}
+
+async function lstatOrNull(path: string) {
+  return lstat(path).catch(() => null);
+}
+
+/** /etc/machine-id becomes an EMPTY file. machine-id(5): when it is empty, systemd generates a
+ * transient id at each boot and mounts it over the file, so every node booting the image gets
+ * its own id instead of sharing the build's. An absent file is left absent. */
+async function emptyMachineId(root: string, out: RootfsFixups): Promise<void> {
+  const st = await lstatOrNull(join(root, 'etc/machine-id'));
+  if (!st || st.isDirectory()) return;
+  // `F time mode uid gid command`: a file filled from the command's stdout; `true` prints nothing.
+  // The time is the original's, so the tree alone decides the bytes (SOURCE_DATE_EPOCH clamps it).
+  out.excludes.push('etc/machine-id');
+  const mtime = Math.min(Math.max(Math.floor(st.mtimeMs / 1000), 0), 0xffffffff); // squashfs times are u32
+  out.pseudo.push(`etc/machine-id F ${mtime} 0444 0 0 true`);
+  out.applied.push('/etc/machine-id emptied');
+}
+
+export async function planFixups(root: string): Promise<RootfsFixups> {
+  const fixups: RootfsFixups = { excludes: [], pseudo: [], applied: [] };
+  await emptyMachineId(root, fixups);
+  return fixups;
+}
