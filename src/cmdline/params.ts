@@ -34,7 +34,7 @@ export interface BootParam {
 }
 
 /** Stages the boot script can stop before with initrddebug=<stage>. */
-export const BOOT_STAGES = ['modules', 'net', 'fetch', 'verify', 'zram', 'mount', 'switch'] as const;
+export const BOOT_STAGES = ['modules', 'net', 'fetch', 'verify', 'zram', 'mount', 'fixups', 'switch'] as const;
 
 export const BOOT_PARAMS: readonly BootParam[] = [
   {

@@ -27,3 +27,11 @@ test('ram.conf sources under busybox sh with every default and baked value intac
 test('shQuote survives single quotes', () => {
   assert.equal(shQuote("a'b"), `'a'\\''b'`);
 });
+
+test('the stages initrddebug= accepts are the stages the ram script runs', async () => {
+  const { BOOT_STAGES } = await import('../../src/cmdline/params.ts');
+  const { readFileSync } = await import('node:fs');
+  const ram = readFileSync(new URL('../../initrd-scripts/ram', import.meta.url), 'utf8');
+  const stages = /^RAM_STAGES='([^']*)'$/m.exec(ram)?.[1];
+  assert.equal(stages, BOOT_STAGES.join(' '));
+});

@@ -1,0 +1,229 @@
+# shellcheck shell=sh disable=SC2034 # RAM_* globals are read by the other lib files
+# The network stage. ip=dhcp runs busybox udhcpc on every NIC at once and takes the first lease;
+# ip=<client>:<server>:<gw>:<netmask>:<host>:<dev>:<autoconf>:<dns0>:<dns1> is the kernel's
+# static form (Documentation/admin-guide/nfs/nfsroot.rst). Both end in ram_net_apply, which
+# leaves RAM_NET_* for the fixups stage.
+
+# Bounds for polling, in centiseconds; tests shorten them.
+RAM_NIC_WAIT_CS=${RAM_NIC_WAIT_CS:-1000}
+RAM_LINK_WAIT_CS=${RAM_LINK_WAIT_CS:-1000}
+# DHCP DISCOVERs per NIC and seconds between them: a minute covers a switch port still in
+# spanning-tree listening/learning (30 s by default).
+RAM_DHCP_TRIES=${RAM_DHCP_TRIES:-30}
+RAM_DHCP_GAP=${RAM_DHCP_GAP:-2}
+
+ram_stage_net() {
+	RAM_NETDIR=$RAM_PREFIX/run/ramboot/net
+	RAM_NET_IFACE=
+	RAM_NET_HOW=
+	mkdir -p "$RAM_NETDIR" || ram_die "cannot create $RAM_NETDIR"
+	case $RAM_IP in
+	off | none) ram_log "net: ip=$RAM_IP, leaving the network alone" ;;
+	'' | dhcp | on | any | both | bootp) ram_net_dhcp '' ;;
+	*:*) ram_net_static ;;
+	*) ram_die "net: ip=$RAM_IP is not dhcp, off or <client>:<server>:<gw>:<netmask>:<host>:<dev>:<autoconf>" ;;
+	esac
+}
+
+# RAM_NICS = NIC $1, or every NIC with a device behind it (lo, bridges and tunnels have none),
+# after waiting a bounded time for a driver that registers its NIC late.
+ram_net_wait_nics() {
+	ram_now
+	ram_nw_end=$((RAM_NOW + RAM_NIC_WAIT_CS))
+	while :; do
+		RAM_NICS=
+		ram_nw_all=
+		for ram_nw_dir in "$RAM_PREFIX"/sys/class/net/*; do
+			[ -e "$ram_nw_dir" ] || continue
+			ram_nw_all="$ram_nw_all ${ram_nw_dir##*/}"
+			if [ -n "$1" ]; then
+				[ "${ram_nw_dir##*/}" = "$1" ] && RAM_NICS=$1
+			elif [ -e "$ram_nw_dir/device" ]; then
+				RAM_NICS="$RAM_NICS${RAM_NICS:+ }${ram_nw_dir##*/}"
+			fi
+		done
+		[ -z "$RAM_NICS" ] || return 0
+		ram_now
+		[ "$RAM_NOW" -lt "$ram_nw_end" ] || break
+		sleep 0.1
+	done
+	ram_fmt "$RAM_NIC_WAIT_CS"
+	ram_die "net: no network interface${1:+ named $1} after ${RAM_FMT}s (there are:${ram_nw_all:- none}; is the NIC's driver in the initrd?)"
+}
+
+ram_net_dhcp() {
+	ram_net_wait_nics "$1"
+	ram_nd_pids=
+	for ram_nd_nic in $RAM_NICS; do
+		RAM_NETDIR=$RAM_NETDIR udhcpc -f -q -n -t "$RAM_DHCP_TRIES" -T "$RAM_DHCP_GAP" \
+			-i "$ram_nd_nic" -s "$RAM_LIBDIR/udhcpc.sh" >"$RAM_NETDIR/$ram_nd_nic.log" 2>&1 &
+		ram_nd_pids="$ram_nd_pids $!"
+	done
+	# The first lease wins; stop when every NIC's udhcpc has given up (its script leaves
+	# NIC.failed), with a deadline in case one dies without saying so.
+	ram_now
+	ram_nd_end=$((RAM_NOW + (RAM_DHCP_TRIES * RAM_DHCP_GAP + 5) * 100))
+	ram_nd_lease=
+	while :; do
+		for ram_nd_file in "$RAM_NETDIR"/*.lease; do
+			[ -e "$ram_nd_file" ] && ram_nd_lease=$ram_nd_file && break 2
+		done
+		ram_nd_waiting=
+		for ram_nd_nic in $RAM_NICS; do
+			[ -e "$RAM_NETDIR/$ram_nd_nic.failed" ] || ram_nd_waiting=1
+		done
+		[ -n "$ram_nd_waiting" ] || break
+		ram_now
+		[ "$RAM_NOW" -lt "$ram_nd_end" ] || break
+		sleep 0.05
+	done
+	# No udhcpc may live on into the real root; without -R a killed one leaves its lease alone.
+	# shellcheck disable=SC2086 # a list of pids
+	kill $ram_nd_pids 2>/dev/null
+	# shellcheck disable=SC2086
+	wait $ram_nd_pids
+	[ -n "$ram_nd_lease" ] ||
+		ram_die "net: no DHCP lease on $RAM_NICS within $((RAM_DHCP_TRIES * RAM_DHCP_GAP))s (is a DHCP server answering on that network? cable, switch port?)"
+	ram_read_lease "$ram_nd_lease"
+	RAM_NET_HOW=dhcp
+	ram_net_apply
+}
+
+# The `key value` lines udhcpc.sh wrote -> RAM_NET_*. Nothing is evaluated: the values came
+# from the network and ram_net_apply checks them.
+ram_read_lease() {
+	RAM_NET_IFACE='' RAM_NET_IP='' RAM_NET_PREFIX='' RAM_NET_ROUTER='' RAM_NET_DNS=''
+	RAM_NET_SEARCH='' RAM_NET_HOSTNAME='' RAM_NET_MTU=''
+	while read -r ram_rl_key ram_rl_value; do
+		case $ram_rl_key in
+		iface) RAM_NET_IFACE=$ram_rl_value ;;
+		ip) RAM_NET_IP=$ram_rl_value ;;
+		prefix) RAM_NET_PREFIX=$ram_rl_value ;;
+		router) RAM_NET_ROUTER=${ram_rl_value%% *} ;;
+		dns) RAM_NET_DNS=$ram_rl_value ;;
+		search) RAM_NET_SEARCH=$ram_rl_value ;;
+		hostname) RAM_NET_HOSTNAME=$ram_rl_value ;;
+		mtu) RAM_NET_MTU=$ram_rl_value ;;
+		esac
+	done <"$1"
+}
+
+ram_net_static() {
+	set -f
+	ram_ns_ifs=$IFS
+	IFS=:
+	# shellcheck disable=SC2086 # the kernel's fields are colon-separated
+	set -- $RAM_IP
+	IFS=$ram_ns_ifs
+	set +f
+	RAM_NET_IP=$1 RAM_NET_ROUTER=${3:-} RAM_NET_PREFIX=${4:-} RAM_NET_HOSTNAME=${5:-}
+	RAM_NET_DNS="${8:-} ${9:-}" RAM_NET_SEARCH='' RAM_NET_MTU='' RAM_NET_HOW=static
+	ram_ns_dev=${6:-}
+	case ${7:-} in
+	dhcp | on | any | both | bootp)
+		ram_net_dhcp "$ram_ns_dev"
+		return 0
+		;;
+	'' | off | none | static) ;;
+	*) ram_die "net: ip=$RAM_IP: autoconf '$7' is not off, static or dhcp" ;;
+	esac
+	[ -n "$RAM_NET_IP" ] || ram_die "net: ip=$RAM_IP has no client address and autoconf is off"
+	ram_net_wait_nics "$ram_ns_dev"
+	RAM_NET_IFACE=${RAM_NICS%% *}
+	ram_must "net: $RAM_NET_IFACE: setting the link up" ip link set dev "$RAM_NET_IFACE" up
+	ram_net_wait_link
+	ram_net_apply
+}
+
+# udhcpc waits for the link by retrying; a static setup waits here, bounded.
+ram_net_wait_link() {
+	ram_now
+	ram_wl_end=$((RAM_NOW + RAM_LINK_WAIT_CS))
+	while :; do
+		ram_wl_carrier=
+		read -r ram_wl_carrier 2>/dev/null <"$RAM_PREFIX/sys/class/net/$RAM_NET_IFACE/carrier"
+		[ "$ram_wl_carrier" = 1 ] && return 0
+		ram_now
+		[ "$RAM_NOW" -lt "$ram_wl_end" ] || break
+		sleep 0.1
+	done
+	ram_fmt "$RAM_LINK_WAIT_CS"
+	ram_die "net: $RAM_NET_IFACE has no link after ${RAM_FMT}s (cable, switch port?)"
+}
+
+# True when $2 is non-empty and made only of the characters in bracket expression $1.
+ram_valid() {
+	case $2 in
+	'' | *[!$1]*) return 1 ;;
+	esac
+}
+
+# RAM_NET_PREFIX as a prefix length, from a length, a dotted netmask or nothing (then classful,
+# as the kernel does for ip=).
+ram_net_prefix() {
+	case $RAM_NET_PREFIX in
+	'')
+		ram_np_first=${RAM_NET_IP%%.*}
+		if [ "$ram_np_first" -lt 128 ]; then RAM_NET_PREFIX=8; elif [ "$ram_np_first" -lt 192 ]; then RAM_NET_PREFIX=16; else RAM_NET_PREFIX=24; fi
+		;;
+	*.*)
+		ram_np_mask=$RAM_NET_PREFIX
+		RAM_NET_PREFIX=0
+		set -f
+		ram_np_ifs=$IFS
+		IFS=.
+		for ram_np_octet in $ram_np_mask; do
+			case $ram_np_octet in
+			255) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 8)) ;;
+			254) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 7)) ;;
+			252) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 6)) ;;
+			248) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 5)) ;;
+			240) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 4)) ;;
+			224) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 3)) ;;
+			192) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 2)) ;;
+			128) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 1)) ;;
+			0) ;;
+			*) ram_die "net: netmask $ram_np_mask is not a netmask" ;;
+			esac
+		done
+		IFS=$ram_np_ifs
+		set +f
+		;;
+	*[!0-9]*) ram_die "net: netmask $RAM_NET_PREFIX is not a netmask" ;;
+	*) [ "$RAM_NET_PREFIX" -le 32 ] || ram_die "net: prefix length $RAM_NET_PREFIX is over 32" ;;
+	esac
+}
+
+# Configure RAM_NET_IFACE from RAM_NET_* (a lease or the static fields): address, default route,
+# the initrd's resolv.conf (busybox wget resolves through it) and the hostname.
+ram_net_apply() {
+	ram_valid '0-9.' "$RAM_NET_IP" ||
+		ram_die "net: $RAM_NET_IFACE: '$RAM_NET_IP' is not an IPv4 address ($RAM_NET_HOW)"
+	ram_net_prefix
+	ram_valid '0-9.' "$RAM_NET_ROUTER" || RAM_NET_ROUTER=
+	ram_valid '0-9. ' "$RAM_NET_DNS" || RAM_NET_DNS=
+	ram_valid 'A-Za-z0-9. -' "$RAM_NET_SEARCH" || RAM_NET_SEARCH=
+	ram_valid 'A-Za-z0-9.-' "$RAM_NET_HOSTNAME" || RAM_NET_HOSTNAME=
+	ram_valid '0-9' "$RAM_NET_MTU" || RAM_NET_MTU=
+	# shellcheck disable=SC2086 # squeeze the blanks of a list
+	set -- $RAM_NET_DNS
+	RAM_NET_DNS=$*
+	[ -z "$RAM_NET_MTU" ] ||
+		ram_must "net: $RAM_NET_IFACE: mtu $RAM_NET_MTU" ip link set dev "$RAM_NET_IFACE" mtu "$RAM_NET_MTU"
+	ram_must "net: $RAM_NET_IFACE: adding $RAM_NET_IP/$RAM_NET_PREFIX" \
+		ip addr add "$RAM_NET_IP/$RAM_NET_PREFIX" dev "$RAM_NET_IFACE"
+	[ -z "$RAM_NET_ROUTER" ] ||
+		ram_must "net: $RAM_NET_IFACE: default route via $RAM_NET_ROUTER" \
+			ip route add default via "$RAM_NET_ROUTER" dev "$RAM_NET_IFACE"
+	[ -z "$RAM_NET_DNS" ] || ram_net_resolv >"$RAM_PREFIX/etc/resolv.conf"
+	[ -z "$RAM_NET_HOSTNAME" ] || hostname "$RAM_NET_HOSTNAME"
+	ram_log "net: $RAM_NET_IFACE $RAM_NET_IP/$RAM_NET_PREFIX${RAM_NET_ROUTER:+ via $RAM_NET_ROUTER}${RAM_NET_DNS:+ dns $RAM_NET_DNS}${RAM_NET_HOSTNAME:+ host $RAM_NET_HOSTNAME} ($RAM_NET_HOW)"
+}
+
+ram_net_resolv() {
+	echo "# Written by ramboot from the $RAM_NET_HOW setup of $RAM_NET_IFACE."
+	[ -z "$RAM_NET_SEARCH" ] || echo "search $RAM_NET_SEARCH"
+	for ram_nr_server in $RAM_NET_DNS; do
+		echo "nameserver $ram_nr_server"
+	done
+}

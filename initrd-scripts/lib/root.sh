@@ -1,0 +1,77 @@
+# shellcheck shell=sh disable=SC2034 # RAM_* globals are read by the other lib files
+# The new root: the image read-only (squashfs on a loop device) under an overlay whose writable
+# upper lives on a tmpfs capped by overlay_size=; then the switch to the root's own init.
+# Everything sits under /run/ramboot, so moving /run into the new root keeps it reachable there
+# at the same paths the overlay's lowerdir/upperdir name.
+
+ram_stage_mount() {
+	RAM_LOWER=$RAM_PREFIX/run/ramboot/lower
+	RAM_RW=$RAM_PREFIX/run/ramboot/rw
+	RAM_NEWROOT=$RAM_PREFIX/newroot
+	mkdir -p "$RAM_LOWER" "$RAM_RW" "$RAM_NEWROOT" || ram_die "cannot create the mount points under /run/ramboot"
+	# busybox mount sets up the loop device itself for a regular file.
+	ram_must "mounting the image from $RAM_IMAGE_URL (not a squashfs? squashfs and loop modules loaded?)" \
+		mount -t squashfs -o ro "$RAM_IMAGE" "$RAM_LOWER"
+	ram_must "overlay_size=$RAM_OVERLAY_SIZE: mounting the overlay's tmpfs" \
+		mount -t tmpfs -o "size=$RAM_OVERLAY_SIZE,mode=0755" tmpfs "$RAM_RW"
+	mkdir -p "$RAM_RW/upper" "$RAM_RW/work" || ram_die "cannot create the overlay's upper and work directories"
+	ram_must "mounting the overlay" mount -t overlay \
+		-o "lowerdir=$RAM_LOWER,upperdir=$RAM_RW/upper,workdir=$RAM_RW/work" overlay "$RAM_NEWROOT"
+	if ! ram_resolve_in_root "$RAM_NEWROOT" "$RAM_INIT" ||
+		[ ! -f "$RAM_NEWROOT$RAM_RESOLVED" ] || [ ! -x "$RAM_NEWROOT$RAM_RESOLVED" ]; then
+		ram_die "init=$RAM_INIT: no such executable in the image from $RAM_IMAGE_URL"
+	fi
+	ram_log "mount: / is an overlay of the image (read-only) and a tmpfs of size $RAM_OVERLAY_SIZE"
+}
+
+# RAM_RESOLVED = path $2 inside root $1 with every symlink followed as if $1 were /, so an
+# absolute link such as /sbin/init -> /lib/systemd/systemd is judged in the image, not here.
+ram_resolve_in_root() {
+	RAM_RESOLVED=
+	ram_rr_todo=$2
+	ram_rr_hops=0
+	while [ -n "$ram_rr_todo" ]; do
+		ram_rr_todo=${ram_rr_todo#"${ram_rr_todo%%[!/]*}"}
+		ram_rr_name=${ram_rr_todo%%/*}
+		ram_rr_todo=${ram_rr_todo#"$ram_rr_name"}
+		case $ram_rr_name in
+		'' | .) continue ;;
+		..)
+			RAM_RESOLVED=${RAM_RESOLVED%/*}
+			continue
+			;;
+		esac
+		if [ -h "$1$RAM_RESOLVED/$ram_rr_name" ]; then
+			ram_rr_hops=$((ram_rr_hops + 1))
+			# The kernel's own limit on links in one lookup.
+			[ "$ram_rr_hops" -le 40 ] || return 1
+			ram_rr_target=$(readlink "$1$RAM_RESOLVED/$ram_rr_name")
+			case $ram_rr_target in
+			/*) RAM_RESOLVED= ;;
+			esac
+			ram_rr_todo=$ram_rr_target$ram_rr_todo
+		else
+			RAM_RESOLVED=$RAM_RESOLVED/$ram_rr_name
+		fi
+	done
+}
+
+# Hand the kernel filesystems to the new root and exec its init as PID 1. Arguments are the ones
+# the kernel gave /init (words after `--`, single, ...), which belong to the real init.
+ram_stage_switch() {
+	ram_now
+	ram_fmt "$RAM_NOW"
+	ram_log "switching to $RAM_INIT, ${RAM_FMT}s after boot"
+	for ram_sw_dir in dev proc sys run; do
+		[ -d "$RAM_NEWROOT/$ram_sw_dir" ] || mkdir "$RAM_NEWROOT/$ram_sw_dir" ||
+			ram_die "cannot create /$ram_sw_dir in the new root"
+		ram_must "moving /$ram_sw_dir into the new root" mount -o move "$RAM_PREFIX/$ram_sw_dir" "$RAM_NEWROOT/$ram_sw_dir"
+	done
+	# Only PID 1 can switch roots. Under test (a fake tree, never PID 1) the stub that stands in
+	# for switch_root is a shell function, which exec would bypass.
+	[ -z "$RAM_PREFIX" ] || {
+		switch_root "$RAM_NEWROOT" "$RAM_INIT" "$@"
+		exit
+	}
+	exec switch_root "$RAM_NEWROOT" "$RAM_INIT" "$@"
+}

@@ -1,0 +1,159 @@
+// The mount, fixups and switch stages against a fake tree (mount and switch_root are stubs, so
+// the "overlay" is the sandbox's newroot directory, prepared by each test).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { Sandbox, errorLines } from './harness.ts';
+
+const sandboxes: Sandbox[] = [];
+after(() => sandboxes.forEach((s) => s.cleanup()));
+function sandbox(cmdline = ''): Sandbox {
+  const sb = new Sandbox({ cmdline });
+  sandboxes.push(sb);
+  return sb;
+}
+function executable(sb: Sandbox, rel: string): void {
+  writeFileSync(sb.path(rel), '#!/bin/sh\n');
+  chmodSync(sb.path(rel), 0o755);
+}
+/** A merged-/usr image: /sbin -> usr/sbin, /sbin/init -> an absolute link to systemd. */
+function debianLikeRoot(sb: Sandbox): void {
+  mkdirSync(sb.path('newroot/usr/sbin'), { recursive: true });
+  mkdirSync(sb.path('newroot/usr/lib/systemd'), { recursive: true });
+  symlinkSync('usr/sbin', sb.path('newroot/sbin'));
+  symlinkSync('usr/lib', sb.path('newroot/lib'));
+  symlinkSync('/lib/systemd/systemd', sb.path('newroot/usr/sbin/init'));
+  executable(sb, 'newroot/usr/lib/systemd/systemd');
+}
+const MOUNT = 'ram_stage_setup >/dev/null; RAM_IMAGE_URL=http://h/r.sqfs; RAM_IMAGE=$RAM_PREFIX/run/ramboot/image/rootfs.squashfs; ram_stage_mount';
+
+test('mount: squashfs read-only, the overlay tmpfs capped by overlay_size=, the overlay on /newroot', () => {
+  const sb = sandbox('overlay_size=1G');
+  debianLikeRoot(sb);
+  const r = sb.run(MOUNT);
+  assert.equal(r.status, 0, r.output);
+  assert.deepEqual(sb.callLines('mount').slice(4), [
+    'mount -t squashfs -o ro $P/run/ramboot/image/rootfs.squashfs $P/run/ramboot/lower',
+    'mount -t tmpfs -o size=1G,mode=0755 tmpfs $P/run/ramboot/rw',
+    'mount -t overlay -o lowerdir=$P/run/ramboot/lower,upperdir=$P/run/ramboot/rw/upper,workdir=$P/run/ramboot/rw/work overlay $P/newroot',
+  ]);
+  assert.ok(sb.exists('run/ramboot/rw/upper') && sb.exists('run/ramboot/rw/work'));
+});
+
+test('mount: the default overlay cap is 50% of RAM', () => {
+  const sb = sandbox();
+  debianLikeRoot(sb);
+  sb.run(MOUNT);
+  assert.ok(sb.callLines('mount').includes('mount -t tmpfs -o size=50%,mode=0755 tmpfs $P/run/ramboot/rw'));
+});
+
+test('mount: an image without the init is an error naming init= and the URL', () => {
+  const sb = sandbox('init=/sbin/nope');
+  debianLikeRoot(sb);
+  const r = sb.run(MOUNT);
+  assert.equal(r.status, 1);
+  assert.deepEqual(errorLines(r.output), ['ramboot: error: init=/sbin/nope: no such executable in the image from http://h/r.sqfs']);
+});
+
+test('mount: a squashfs that will not mount quotes mount\'s reason', () => {
+  const sb = sandbox();
+  sb.stub('mount', 'case "$*" in *squashfs*) echo "mount: mounting /dev/loop0 on /run/ramboot/lower failed: Invalid argument" >&2; exit 1 ;; esac');
+  const r = sb.run(MOUNT);
+  assert.deepEqual(errorLines(r.output), [
+    'ramboot: error: mounting the image from http://h/r.sqfs (not a squashfs? squashfs and loop modules loaded?): mount: mounting /dev/loop0 on /run/ramboot/lower failed: Invalid argument',
+  ]);
+});
+
+test('ram_resolve_in_root follows absolute and relative links inside the root, and gives up on loops', () => {
+  const sb = sandbox();
+  debianLikeRoot(sb);
+  symlinkSync('../../sbin/init', sb.path('newroot/usr/sbin/relinit'));
+  symlinkSync('loop2', sb.path('newroot/loop1'));
+  symlinkSync('loop1', sb.path('newroot/loop2'));
+  const r = sb.run(`for p in /sbin/init /usr/sbin/relinit //sbin/../sbin/./init /loop1; do
+    if ram_resolve_in_root "$RAM_PREFIX/newroot" "$p"; then echo "$p -> $RAM_RESOLVED"; else echo "$p: loop"; fi
+  done`);
+  assert.equal(r.stdout, [
+    '/sbin/init -> /usr/lib/systemd/systemd',
+    '/usr/sbin/relinit -> /usr/lib/systemd/systemd',
+    '//sbin/../sbin/./init -> /usr/lib/systemd/systemd',
+    '/loop1: loop',
+    '',
+  ].join('\n'));
+});
+
+const FIXUPS = `ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot RAM_NICS='eth0 eth1' RAM_NET_IFACE=eth0
+RAM_NET_DNS='10.0.2.3' RAM_NET_SEARCH=lab RAM_NET_HOSTNAME=node1 RAM_NET_HOW=dhcp; ram_stage_fixups`;
+
+test('fixups: ifupdown fragment for unconfigured NICs, networkd file, resolv.conf and hostname in the overlay', () => {
+  const sb = sandbox();
+  sb.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\niface eth1 inet static\n');
+  mkdirSync(sb.path('newroot/etc/systemd'), { recursive: true });
+  const r = sb.run(FIXUPS);
+  assert.equal(r.status, 0, r.output);
+  assert.equal(
+    sb.read('newroot/etc/network/interfaces.d/ramboot'),
+    '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.\nallow-hotplug eth0\niface eth0 inet dhcp\n',
+  );
+  assert.equal(
+    sb.read('newroot/etc/systemd/network/90-ramboot-dhcp.network'),
+    '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.\n[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n',
+  );
+  assert.equal(sb.read('newroot/etc/resolv.conf'), '# Written by ramboot from the dhcp setup of eth0.\nsearch lab\nnameserver 10.0.2.3\n');
+  assert.equal(sb.read('newroot/etc/hostname'), 'node1\n');
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/network\/interfaces\.d\/ramboot, \/etc\/systemd\/network\/90-ramboot-dhcp\.network, \/etc\/resolv\.conf, \/etc\/hostname$/m);
+});
+
+test('fixups: a resolver-managed resolv.conf symlink is kept; a root without ifupdown or systemd gets neither', () => {
+  const sb = sandbox();
+  mkdirSync(sb.path('newroot/etc'), { recursive: true });
+  symlinkSync('../run/systemd/resolve/stub-resolv.conf', sb.path('newroot/etc/resolv.conf'));
+  const r = sb.run(FIXUPS);
+  assert.equal(r.status, 0, r.output);
+  assert.equal(sb.exists('newroot/etc/network'), false);
+  assert.equal(sb.exists('newroot/etc/systemd'), false);
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/hostname$/m);
+});
+
+test('fixups: an interfaces file that does not source interfaces.d gets a warning', () => {
+  const sb = sandbox();
+  sb.write('newroot/etc/network/interfaces', 'auto lo\niface lo inet loopback\n');
+  const r = sb.run(FIXUPS);
+  assert.match(r.stdout, /warning: fixups: the image's \/etc\/network\/interfaces has no source line/);
+});
+
+test('fixups: after a static ip= boot no network manager is told to DHCP, DNS and hostname still go in', () => {
+  const sb = sandbox();
+  sb.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\n');
+  mkdirSync(sb.path('newroot/etc/systemd'), { recursive: true });
+  const r = sb.run(FIXUPS.replace('RAM_NET_HOW=dhcp', 'RAM_NET_HOW=static'));
+  assert.equal(r.status, 0, r.output);
+  assert.equal(sb.exists('newroot/etc/network/interfaces.d/ramboot'), false);
+  assert.equal(sb.exists('newroot/etc/systemd/network'), false);
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/resolv\.conf, \/etc\/hostname$/m);
+});
+
+test('fixups: with ip=off there is nothing to write', () => {
+  const sb = sandbox();
+  mkdirSync(sb.path('newroot/etc/systemd'), { recursive: true });
+  const r = sb.run('ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot RAM_NET_IFACE=; ram_stage_fixups');
+  assert.match(r.stdout, /^ramboot: fixups: nothing to write$/m);
+  assert.equal(sb.exists('newroot/etc/systemd/network'), false);
+});
+
+test('switch: /dev /proc /sys /run moved into the new root (made if missing), then switch_root with init\'s arguments', () => {
+  const sb = sandbox('init=/sbin/init');
+  for (const d of ['dev', 'proc', 'sys']) mkdirSync(sb.path(`newroot/${d}`));
+  const r = sb.run('ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot; ram_stage_switch single -- x; echo not reached');
+  assert.equal(r.status, 0, r.output);
+  assert.ok(sb.exists('newroot/run'), 'the missing /run was made (in the overlay)');
+  assert.deepEqual(sb.callLines('mount', 'switch_root').slice(4), [
+    'mount -o move $P/dev $P/newroot/dev',
+    'mount -o move $P/proc $P/newroot/proc',
+    'mount -o move $P/sys $P/newroot/sys',
+    'mount -o move $P/run $P/newroot/run',
+    'switch_root $P/newroot /sbin/init single -- x',
+  ]);
+  assert.match(r.stdout, /^ramboot: switching to \/sbin\/init, 12\.34s after boot$/m);
+  assert.doesNotMatch(r.stdout, /not reached/);
+});
