@@ -14,16 +14,9 @@ import { RambootError } from '../../src/errors.ts';
 import { parseRange, startHttpServer, type HttpServer } from '../../src/boot/http-server.ts';
 import { bootQemu, renderQemuArgs, startQemu } from '../../src/boot/qemu.ts';
 import { fetchDebianKernel, type DebianKernel } from '../../src/kernel/debian-kernel.ts';
+import { skipWithoutQemu } from '../support/require-tool.ts';
 
-const haveQemu = (() => {
-  try {
-    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const skipQemu = !haveQemu && process.env.CI !== 'true' ? 'qemu-system-x86_64 not installed (run scripts/setup.sh)' : false;
+const skipQemu = skipWithoutQemu();
 
 let work: string;
 let www: string;

@@ -11,16 +11,9 @@ import { dirname, join } from 'node:path';
 import { buildRootfs, renderMksquashfsArgs } from '../../src/rootfs/build-rootfs.ts';
 import { parseExcludeList, renderExcludePatterns } from '../../src/rootfs/excludes.ts';
 import { RambootError } from '../../src/errors.ts';
+import { skipWithout } from '../support/require-tool.ts';
 
-const haveMksquashfs = (() => {
-  try {
-    execFileSync('mksquashfs', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const skip = !haveMksquashfs && process.env.CI !== 'true' ? 'mksquashfs not installed (apt-get install squashfs-tools)' : false;
+const skip = skipWithout('mksquashfs', ['-version'], 'apt-get install squashfs-tools');
 
 let work: string;
 before(() => {
