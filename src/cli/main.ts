@@ -5,8 +5,12 @@ import { Command, CommanderError } from '@commander-js/extra-typings';
 import { RambootError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
+import { cmdlineCommand } from './commands/cmdline.js';
 import { demoCommand } from './commands/demo.js';
+import { diffCommand } from './commands/diff.js';
+import { extractCommand } from './commands/extract.js';
 import { initrdCommand } from './commands/initrd.js';
+import { lsCommand } from './commands/ls.js';
 import { rootfsCommand } from './commands/rootfs.js';
 
 export function createProgram(): Command {
@@ -18,6 +22,10 @@ export function createProgram(): Command {
     .addCommand(rootfsCommand)
     .addCommand(initrdCommand)
     .addCommand(demoCommand)
+    .addCommand(cmdlineCommand)
+    .addCommand(lsCommand)
+    .addCommand(extractCommand)
+    .addCommand(diffCommand)
     .exitOverride();
 }
 

@@ -1,5 +1,6 @@
 import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import { buildInitrd } from '../../initrd/build-initrd.js';
+import { renderModuleReport, type ModuleReport } from '../../initrd/add-modules.js';
 import { formatBytes, parseCompressionOption, parseInteger, parseList } from '../options.js';
 
 export function addInitrdOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
@@ -17,8 +18,12 @@ export const initrdCommand = addInitrdOptions(
     .requiredOption('--root <dir>', 'root tree holding /boot/vmlinuz-KVER and /lib/modules/KVER')
     .requiredOption('-o, --out <file>', 'output file')
     .option('--kver <version>', 'kernel version, when the root has several')
-    .option('--rootsha256 <hex>', 'bake this rootfs sha256 into the initrd as the rootsha256= default'),
+    .option('--rootsha256 <hex>', 'bake this rootfs sha256 into the initrd as the rootsha256= default')
+    .option('--host-only', 'pack only the device drivers this machine\'s devices (/sys/bus/*/devices/*/modalias) match, plus the force-loads')
+    .option('--explain', 'print every packed module with why it is in and its firmware, and the built-in modules that satisfied a request')
+    .option('--json', 'print the result (and with --explain the module report) as JSON'),
 ).action(async (opts) => {
+  let report: ModuleReport | undefined;
   const result = await buildInitrd({
     root: opts.root,
     out: opts.out,
@@ -27,10 +32,18 @@ export const initrdCommand = addInitrdOptions(
     level: opts.compressLevel,
     add: opts.modules,
     omit: opts.omitModules,
+    hostOnly: opts.hostOnly,
+    onModuleReport: (r) => (report = r),
     busybox: opts.busybox,
     rootfsSha256: opts.rootsha256,
   });
   for (const warning of result.warnings) process.stderr.write(`ramboot: warning: ${warning}\n`);
+  if (opts.json) {
+    const summary = { path: result.path, size: result.size, sha256: result.sha256, compression: result.compression, kver: result.kver, entries: result.entries };
+    process.stdout.write(`${JSON.stringify({ ...summary, modules: result.modules.map((m) => m.info.name), ...(opts.explain ? { explain: report } : {}) }, null, 2)}\n`);
+    return;
+  }
+  if (opts.explain && report) process.stdout.write(`${renderModuleReport(report)}\n`);
   process.stdout.write(
     `${result.path}: ${formatBytes(result.size)} ${result.compression}, kernel ${result.kver}, ` +
       `${result.modules.length} modules, ${result.entries} entries\n`,

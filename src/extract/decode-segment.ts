@@ -1,0 +1,224 @@
+// Decompressing one compressed segment of an initrd, streamed: bytes come from the ByteSource,
+// decompressed chunks go to `onOutput` one at a time (awaited, so a slow consumer slows the
+// decompressor instead of filling memory), and the source is left just after the segment.
+//  - gzip: node:zlib's raw inflate after our own header parse; zlib reports how much input it
+//    used, which is where the deflate data ends; then the CRC32/ISIZE trailer is checked.
+//  - zstd, xz, lz4-legacy: the system tools (zstd -dc, xz -dc, lz4 -dc) fed exactly the
+//    stream's bytes, found by walking the container (frame-walk.ts).
+//  - bzip2, lzma: no length fields to walk; as in the kernel they take the rest of the input.
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createInflateRaw, crc32 } from 'node:zlib';
+import { execa } from 'execa';
+import type { SegmentFormat } from '../compress/magic.js';
+import { RambootError } from '../errors.js';
+import { toolFailure } from '../util/run-tool.js';
+import type { ByteSource } from './byte-source.js';
+import { FrameDriver, walkLz4Legacy, walkXzStream, walkZstdFrame, type Walker } from './frame-walk.js';
+import { ExtractError, type Warnings } from './problems.js';
+
+export type CompressedFormat = 'gzip' | 'zstd' | 'xz' | 'lz4-legacy' | 'bzip2' | 'lzma';
+
+export interface SegmentDecode {
+  source: ByteSource;
+  format: CompressedFormat;
+  /** "segment 1 (zstd at byte 512)", the prefix of every message. */
+  label: string;
+  onOutput(chunk: Buffer): Promise<void>;
+  warnings: Warnings;
+}
+
+export function isCompressed(format: SegmentFormat): format is CompressedFormat {
+  return ['gzip', 'zstd', 'xz', 'lz4-legacy', 'bzip2', 'lzma'].includes(format);
+}
+
+/** zlib may produce up to ~1000x its input, so it gets small pieces to keep its output bounded. */
+const GZIP_PIECE = 16 * 1024;
+/** xz may ask for a dictionary of up to 4 GiB; real initrds use 8-64 MiB. */
+const XZ_MEMLIMIT = '--memlimit-decompress=1GiB';
+
+export async function decodeSegment(job: SegmentDecode): Promise<void> {
+  const truncated = (what: string) => () => new ExtractError('E-TRUNCATED', `${job.label}: the ${what} ends early`, 'the image was cut short');
+  const corrupt = (message: string) => new ExtractError('E-CORRUPT', `${job.label}: ${message}`);
+  switch (job.format) {
+    case 'gzip':
+      return decodeGzip(job, corrupt);
+    case 'zstd':
+      return decodeWithTool(job, 'zstd', ['-d', '-c', '-q'], new FrameDriver(walkZstdFrame(corrupt), truncated('zstd frame')));
+    case 'xz':
+      return decodeWithTool(job, 'xz', ['-d', '-c', '-q', XZ_MEMLIMIT], new FrameDriver(walkXzStream(corrupt), truncated('xz stream')));
+    case 'lz4-legacy':
+      return decodeWithTool(job, 'lz4', ['-d', '-c', '-q'], new FrameDriver(walkLz4Legacy(corrupt), truncated('lz4 stream')));
+    case 'bzip2':
+      return decodeWithTool(job, 'bzip2', ['-d', '-c', '-q']);
+    case 'lzma':
+      return decodeWithTool(job, 'xz', ['--format=lzma', '-d', '-c', '-q', XZ_MEMLIMIT]);
+  }
+}
+
+/** The stream's bytes from the source: framed by `driver`, or the rest of the file without one. */
+async function* streamBytes(source: ByteSource, driver: FrameDriver | undefined): AsyncGenerator<Buffer> {
+  for (;;) {
+    const chunk = await source.read();
+    if (!chunk) {
+      if (driver) yield* driver.end().out;
+      return;
+    }
+    if (!driver) {
+      yield chunk;
+      continue;
+    }
+    const { out, rest } = driver.push(chunk);
+    yield* out;
+    if (rest) {
+      source.unread(rest);
+      return;
+    }
+  }
+}
+
+async function decodeWithTool(job: SegmentDecode, tool: string, args: string[], driver?: FrameDriver): Promise<void> {
+  const child = execa(tool, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-2000);
+  });
+  child.stdin!.on('error', () => {
+    // The decoder closed its input (it failed, or we killed it); reported below.
+  });
+  const feeding = pipeline(Readable.from(streamBytes(job.source, driver)), child.stdin as Writable);
+  feeding.catch(() => {
+    // Settled and reported below, after the output is drained.
+  });
+  let consumerError: unknown;
+  try {
+    for await (const chunk of child.stdout!) await job.onOutput(chunk as Buffer);
+  } catch (err) {
+    consumerError = err;
+    child.kill();
+  }
+  const [fed, result] = await Promise.allSettled([feeding, child]);
+  // A framing error says most (the stream is cut short); then what the consumer found.
+  if (fed.status === 'rejected' && fed.reason instanceof RambootError) throw fed.reason;
+  if (consumerError !== undefined) throw consumerError;
+  if (result.status === 'rejected') throw toolFailure(tool, args, result.reason);
+  const r = result.value;
+  if ((r as { code?: string }).code === 'ENOENT') throw toolFailure(tool, args, r);
+  if (r.failed) {
+    const tail = stderr.trim().split('\n').slice(-3).join(' | ') || (r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`);
+    throw new ExtractError('E-CORRUPT', `${job.label}: ${tool} ${args.join(' ')} failed: ${tail}`);
+  }
+  if (fed.status === 'rejected') throw fed.reason;
+  if (/trailing garbage/i.test(stderr)) {
+    job.warnings.warn('W-TRAILING-DATA', `${job.label}: ${tool} ignored data after the end of the compressed stream (${stderr.trim()})`);
+  }
+}
+
+/** RFC 1952 member header: fixed 10 bytes, then optional extra field, name, comment, CRC16. */
+function* walkGzipHeader(fail: (m: string) => ExtractError): Walker {
+  const h = (yield { read: 10 })!;
+  if (h[0] !== 0x1f || h[1] !== 0x8b) throw fail('not a gzip member');
+  if (h[2] !== 8) throw fail(`gzip compression method ${h[2]} is not deflate (8)`);
+  const flags = h[3]!;
+  if (flags & 0xe0) throw fail('the gzip header has reserved flag bits set');
+  if (flags & 0x04) yield { skip: (yield { read: 2 })!.readUInt16LE(0) };
+  for (const bit of [0x08, 0x10]) {
+    if (!(flags & bit)) continue;
+    // A file name or comment, NUL-terminated; bounded so garbage cannot keep us reading.
+    for (let n = 0; ; n++) {
+      if (n > 65536) throw fail('a gzip header name or comment is over 64 KiB');
+      if ((yield { read: 1 })![0] === 0) break;
+    }
+  }
+  if (flags & 0x02) yield { skip: 2 };
+}
+
+async function decodeGzip(job: SegmentDecode, corrupt: (m: string) => ExtractError): Promise<void> {
+  const { source, label } = job;
+  const header = new FrameDriver(walkGzipHeader(corrupt), () => new ExtractError('E-TRUNCATED', `${label}: the gzip header ends early`));
+  while (!header.done) {
+    const chunk = await source.read();
+    const { rest } = chunk ? header.push(chunk) : header.end();
+    source.unread(rest);
+  }
+
+  const inflate = createInflateRaw();
+  let crc = 0;
+  let isize = 0;
+  const feeding = (async () => {
+    for (;;) {
+      const chunk = await source.read();
+      if (!chunk) break;
+      for (let i = 0; i < chunk.length; i += GZIP_PIECE) {
+        const piece = chunk.subarray(i, i + GZIP_PIECE);
+        const before = inflate.bytesWritten;
+        await writeAsync(inflate, piece);
+        // zlib stops taking input at the end of the deflate data: the rest is not ours.
+        const used = inflate.bytesWritten - before;
+        if (used < piece.length) {
+          source.unread(chunk.subarray(i + used));
+          inflate.end();
+          return;
+        }
+      }
+    }
+    inflate.end();
+  })();
+  feeding.catch(() => {
+    // Reported through the consumer loop below (the inflate stream errors or closes).
+  });
+  let consumerError: unknown;
+  try {
+    for await (const chunk of inflate) {
+      const out = chunk as Buffer;
+      crc = crc32(out, crc);
+      isize = (isize + out.length) % 0x1_0000_0000;
+      await job.onOutput(out);
+    }
+  } catch (err) {
+    consumerError = err;
+    inflate.destroy();
+  }
+  await feeding.catch(() => undefined);
+  if (consumerError !== undefined) {
+    if (consumerError instanceof RambootError) throw consumerError;
+    const message = (consumerError as Error).message;
+    if (/unexpected end/i.test(message)) throw new ExtractError('E-TRUNCATED', `${label}: the deflate data ends early`, 'the image was cut short');
+    throw corrupt(`bad deflate data: ${message}`);
+  }
+
+  const trailer = await source.peek(8);
+  if (trailer.length < 8) throw new ExtractError('E-TRUNCATED', `${label}: the gzip trailer (CRC32 and size) is missing`, 'the image was cut short');
+  await consume(source, 8);
+  if (trailer.readUInt32LE(0) !== crc) throw corrupt(`gzip CRC32 mismatch: trailer says ${hex(trailer.readUInt32LE(0))}, data has ${hex(crc)}`);
+  if (trailer.readUInt32LE(4) !== isize) throw corrupt(`gzip size mismatch: trailer says ${trailer.readUInt32LE(4)}, data is ${isize} (mod 2^32)`);
+}
+
+async function consume(source: ByteSource, n: number): Promise<void> {
+  while (n > 0) {
+    const chunk = (await source.read())!;
+    if (chunk.length > n) source.unread(chunk.subarray(n));
+    n -= Math.min(n, chunk.length);
+  }
+}
+
+/** Resolves once the stream has processed `chunk`; rejects if it fails or closes first. */
+function writeAsync(stream: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (stream.destroyed) {
+      reject(new Error('stream closed'));
+      return;
+    }
+    const onClose = () => reject(new Error('stream closed'));
+    stream.once('close', onClose);
+    stream.write(chunk, (err) => {
+      stream.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
