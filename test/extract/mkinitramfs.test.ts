@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchDebianKernel, type DebianKernel } from '../../src/kernel/debian-kernel.ts';
@@ -22,7 +22,7 @@ const skip = skipWithout('unmkinitramfs', ['--help'], 'apt-get install initramfs
 let work: string;
 let kernel: DebianKernel;
 let image: string;
-const cleanups: string[] = [];
+const cleanups: { path: string; dir: boolean }[] = [];
 
 before(async () => {
   if (skip) return;
@@ -34,14 +34,15 @@ before(async () => {
     [modules, `/lib/modules/${kernel.kver}`],
     [join(kernel.root, 'boot', `config-${kernel.kver}`), `/boot/config-${kernel.kver}`],
   ] as const) {
-    if (existsSync(link)) continue;
+    // lstat, not exists: a dangling link left by a killed run must not be taken for absent.
+    if (lstatSync(link, { throwIfNoEntry: false })) continue;
     const parent = join(link, '..');
     if (!existsSync(parent)) {
       mkdirSync(parent, { recursive: true });
-      cleanups.push(parent);
+      cleanups.push({ path: parent, dir: true });
     }
     symlinkSync(target, link);
-    cleanups.push(link);
+    cleanups.push({ path: link, dir: false });
   }
   execFileSync('depmod', [kernel.kver], { stdio: 'ignore' });
 
@@ -70,7 +71,7 @@ rm -rf "$early" "$early.cpio"
 
 after(() => {
   // Links first, then the directories made for them (latest first).
-  for (const path of cleanups.reverse()) rmSync(path, { force: true, recursive: false });
+  for (const { path, dir } of cleanups.reverse()) (dir ? rmdirSync : unlinkSync)(path);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
