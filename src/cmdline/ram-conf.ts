@@ -4,7 +4,7 @@
 //  - RAM_PARAM_MAP: `name=VAR` for every parameter and alias (the sh parser's lookup table);
 //  - RAM_PARAM_FLAGS: names whose bare form means y (and whose y/n spellings normalize);
 //  - RAM_<VAR> defaults for every parameter (the table's, or a baked value such as rootsha256);
-//  - facts about this initrd: RAM_KVER, RAM_MODULES (load order), RAM_ROOTSIZE, RAM_VERSION.
+//  - facts about this initrd: RAM_KVER, RAM_FORCE_LOAD (modules loaded whatever the hardware), RAM_ROOTSIZE, RAM_VERSION.
 import { BOOT_PARAMS } from './params.js';
 
 /** Quote for POSIX sh: single quotes, with embedded ones closed and escaped. */

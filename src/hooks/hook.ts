@@ -11,17 +11,24 @@ export interface Hook {
   description: string;
   /** Hooks that must be applied before this one. */
   after: string[];
-  /** Modules (names, aliases or directory prefixes ending in '/') that must be packed or built in. */
+  /** Modules (names, aliases or directory prefixes ending in '/') that must be packed or built
+   * in. After parsing this also holds every `forceLoad` entry: a force-load is a requirement. */
   modules: string[];
   /** Modules packed when the kernel has them (NIC drivers most kernels lack). */
   optionalModules: string[];
+  /** Modules the boot loads whatever the hardware, before coldplug (/etc/ram.conf RAM_FORCE_LOAD):
+   * only things no device stands for, such as the filesystems and block layers the boot mounts
+   * through (squashfs, overlay, loop), zram and its compressor. Every other packed module — a
+   * NIC or storage driver — is loaded by the boot's coldplug when its device is found (its
+   * modalias matches), or by the kernel on demand (request_module: `fs-ext4` at mount time). */
+  forceLoad: string[];
   /** Busybox applets the boot side calls: checked at build time, not discovered at boot. */
   applets: string[];
   /** Files copied from the target root to the same path in the initrd. */
   files: { path: string; optional: boolean }[];
 }
 
-const KNOWN_KEYS = new Set(['description', 'after', 'modules', 'optionalModules', 'applets', 'files']);
+const KNOWN_KEYS = new Set(['description', 'after', 'modules', 'optionalModules', 'forceLoad', 'applets', 'files']);
 
 function stringList(value: unknown, where: string): string[] {
   if (value === undefined) return [];
@@ -52,12 +59,20 @@ export function parseHook(name: string, text: string): Hook {
     return { path: entry.path, optional: entry.optional === true };
   });
   if (!files) throw inputError(`${where}: "files" must be a list`);
+  const forceLoad = stringList(obj.forceLoad, `${where}: "forceLoad"`);
+  const modules = stringList(obj.modules, `${where}: "modules"`);
+  const optionalModules = stringList(obj.optionalModules, `${where}: "optionalModules"`);
+  const optionalForced = forceLoad.filter((spec) => optionalModules.includes(spec));
+  if (optionalForced.length > 0) {
+    throw inputError(`${where}: ${optionalForced.join(', ')} is both optional and force-loaded`, 'a force-load is required: list it in "forceLoad" only');
+  }
   return {
     name,
     description: obj.description,
     after: stringList(obj.after, `${where}: "after"`),
-    modules: stringList(obj.modules, `${where}: "modules"`),
-    optionalModules: stringList(obj.optionalModules, `${where}: "optionalModules"`),
+    modules: [...new Set([...modules, ...forceLoad])],
+    optionalModules,
+    forceLoad,
     applets: stringList(obj.applets, `${where}: "applets"`),
     files,
   };

@@ -1,11 +1,15 @@
-// Kernel modules and their firmware into the plan. Requests come from hooks (required and
-// optional) and from --modules; --omit-modules takes names back out. Dependencies are resolved
-// from the TARGET root's modules tree (src/kmod/), never from the host's, and the initrd gets
-// its own modules.dep/alias/softdep/builtin for exactly the packed set so busybox modprobe works.
+// Kernel modules and their firmware into the plan. Requests come from hooks (force-loaded,
+// required and optional) and from --modules; --omit-modules takes names back out; --host-only
+// keeps only the hardware drivers this machine's devices match. Dependencies are resolved from
+// the TARGET root's modules tree (src/kmod/), never from the host's, and the initrd gets its own
+// modules.dep/alias/softdep/builtin for exactly the packed set, so busybox modprobe can load a
+// device's driver by its modalias at boot (coldplug, initrd-scripts/lib/modules.sh).
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inputError } from '../errors.js';
 import type { Hook } from '../hooks/hook.js';
+import { decompressFile } from '../kmod/batch-decompress.js';
+import { isDeviceDriver, matchModaliases, sysfsModaliasProbe, type ModaliasProbe } from '../kmod/host-probe.js';
 import {
   packedModulePath,
   readModuleFile,
@@ -16,6 +20,7 @@ import {
   type ModuleRequest,
   type Resolution,
 } from '../kmod/index.js';
+import { lookupSpec } from '../kmod/lookup.js';
 import type { InitrdPlan } from './plan.js';
 
 export interface ModuleSelection {
@@ -23,25 +28,97 @@ export interface ModuleSelection {
   add?: readonly string[];
   /** Names never packed (--omit-modules). */
   omit?: readonly string[];
+  /** --host-only: of the device drivers the hooks ask for, keep those a device of this machine
+   * matches. Force-loads, --modules and modules that drive no device are kept. */
+  hostOnly?: boolean;
+  /** Where --host-only reads the machine's device modaliases; default this machine's /sys. */
+  hostProbe?: ModaliasProbe;
+  /** Receives what was packed and why (--explain), once modules and firmware are in the plan. */
+  onModuleReport?: (report: ModuleReport) => void;
+}
+
+/** Where a request came from; decides what --host-only may drop. */
+export type RequestOrigin = 'force-load' | 'hook' | 'optional' | 'cli';
+
+export interface SelectedRequest extends ModuleRequest {
+  origin: RequestOrigin;
 }
 
 const canonical = (name: string) => name.replaceAll('-', '_');
 
-export function moduleRequests(hooks: readonly Hook[], selection: ModuleSelection): ModuleRequest[] {
+export function moduleRequests(hooks: readonly Hook[], selection: ModuleSelection): SelectedRequest[] {
   const omitted = new Set((selection.omit ?? []).map(canonical));
-  const requests: ModuleRequest[] = [];
+  const requests: SelectedRequest[] = [];
   for (const hook of hooks) {
-    for (const spec of hook.modules) requests.push({ spec, reason: `hook ${hook.name}` });
-    for (const spec of hook.optionalModules) requests.push({ spec, optional: true, reason: `hook ${hook.name}` });
+    for (const spec of hook.modules) {
+      const forced = hook.forceLoad.includes(spec);
+      requests.push({ spec, reason: forced ? `hook ${hook.name} (force-load)` : `hook ${hook.name}`, origin: forced ? 'force-load' : 'hook' });
+    }
+    for (const spec of hook.optionalModules) requests.push({ spec, optional: true, reason: `hook ${hook.name} (if present)`, origin: 'optional' });
   }
-  for (const spec of selection.add ?? []) requests.push({ spec, reason: '--modules' });
+  for (const spec of selection.add ?? []) requests.push({ spec, reason: '--modules', origin: 'cli' });
   return requests.filter((r) => !omitted.has(canonical(r.spec)));
 }
 
+export interface NotOnHost {
+  name: string;
+  reason: string;
+}
+
+/** --host-only: hook requests for device drivers become requests for just the drivers a
+ * modalias of this machine matches; a request naming several modules (a directory prefix) is
+ * split per module. The reason of a kept driver names the device that matched it. */
+export function narrowToHost(
+  index: ModuleIndex,
+  requests: readonly SelectedRequest[],
+  modaliases: readonly string[],
+): { requests: SelectedRequest[]; notOnHost: NotOnHost[] } {
+  const onHost = matchModaliases(index, modaliases);
+  const kept: SelectedRequest[] = [];
+  const notOnHost: NotOnHost[] = [];
+  for (const request of requests) {
+    const match = request.origin === 'force-load' || request.origin === 'cli' ? undefined : lookupSpec(index, request.spec);
+    if (match?.kind !== 'modules') {
+      kept.push(request);
+      continue;
+    }
+    // One module: the request stays as written (an alias keeps naming its module); several
+    // (a directory): one request per module, the directory named in its reason.
+    const split = match.names.length > 1;
+    for (const name of match.names) {
+      const one = split ? { ...request, spec: name, reason: `${request.reason}: ${request.spec}` } : request;
+      const device = onHost.get(name);
+      if (!isDeviceDriver(index.modules.get(name)!)) kept.push(one);
+      else if (device) kept.push({ ...one, reason: `${one.reason}, device ${device}` });
+      else notOnHost.push({ name, reason: one.reason });
+    }
+  }
+  return { requests: kept, notOnHost };
+}
+
+export interface ModuleSelectionResult {
+  resolution: Resolution;
+  /** Packed modules the boot loads whatever the hardware, in load order (RAM_FORCE_LOAD). */
+  forceLoad: string[];
+  /** Requested modules the kernel has built in, with the requests they satisfy. */
+  builtin: { name: string; reasons: string[] }[];
+  /** --host-only: requested drivers left out, no device of this machine matching them. */
+  notOnHost: NotOnHost[];
+}
+
 /** Resolve the closure; a required request that matched nothing, or an omitted module that a
- * packed one depends on, fails the build here rather than the boot. */
-export function resolveModuleSelection(index: ModuleIndex, hooks: readonly Hook[], selection: ModuleSelection): Resolution {
-  const resolution = resolveModules(index, moduleRequests(hooks, selection));
+ * packed one depends on, fails the build here rather than the boot. `hostModaliases` narrows
+ * the hooks' device drivers to those (--host-only). */
+export function resolveModuleSelection(
+  index: ModuleIndex,
+  hooks: readonly Hook[],
+  selection: ModuleSelection,
+  hostModaliases?: readonly string[],
+): ModuleSelectionResult {
+  let requests = moduleRequests(hooks, selection);
+  let notOnHost: NotOnHost[] = [];
+  if (hostModaliases) ({ requests, notOnHost } = narrowToHost(index, requests, hostModaliases));
+  const resolution = resolveModules(index, requests);
   const required = resolution.missing.filter((m) => !m.optional);
   if (required.length > 0) {
     const list = required.map((m) => `${m.spec} (${m.reason})`).join(', ');
@@ -56,27 +133,62 @@ export function resolveModuleSelection(index: ModuleIndex, hooks: readonly Hook[
     const first = needed[0]!;
     throw inputError(`--omit-modules ${first.info.name} conflicts with: ${first.reasons.join('; ')}`, 'omit the modules that need it too');
   }
-  return resolution;
+
+  const rank = new Map(resolution.modules.map((m, i) => [m.info.name, i]));
+  const forced = new Set<string>();
+  const builtin = new Map<string, string[]>();
+  for (const request of requests) {
+    const match = lookupSpec(index, request.spec);
+    if (match.kind === 'builtin') {
+      for (const name of match.names) builtin.set(name, [...(builtin.get(name) ?? []), `${request.reason}: ${request.spec}`]);
+    } else if (match.kind === 'modules' && request.origin === 'force-load') {
+      for (const name of match.names) if (rank.has(name)) forced.add(name);
+    }
+  }
+  return {
+    resolution,
+    forceLoad: [...forced].sort((a, b) => rank.get(a)! - rank.get(b)!),
+    builtin: [...builtin].map(([name, reasons]) => ({ name, reasons })),
+    notOnHost,
+  };
 }
 
 const FIRMWARE_DIRS = ['lib/firmware', 'usr/lib/firmware'];
-const FIRMWARE_SUFFIXES = ['', '.zst', '.xz'];
+const FIRMWARE_SUFFIXES = ['', '.zst', '.xz'] as const;
+const DECOMPRESS = { '.zst': 'zstd', '.xz': 'xz' } as const;
 
-async function findFirmware(root: string, name: string): Promise<{ rel: string; path: string; size: number } | undefined> {
+/** A firmware file of the root, plain or compressed, by its `firmware=` name. */
+async function findFirmware(root: string, name: string): Promise<{ path: string; suffix: (typeof FIRMWARE_SUFFIXES)[number]; size: number } | undefined> {
   for (const dir of FIRMWARE_DIRS) {
     for (const suffix of FIRMWARE_SUFFIXES) {
-      const rel = `${dir}/${name}${suffix}`;
-      const st = await stat(join(root, rel)).catch(() => undefined);
-      if (st?.isFile()) return { rel: `lib/firmware/${name}${suffix}`, path: join(root, rel), size: st.size };
+      const path = join(root, dir, `${name}${suffix}`);
+      const st = await stat(path).catch(() => undefined);
+      if (st?.isFile()) return { path, suffix, size: st.size };
     }
   }
   return undefined;
 }
 
-export interface PackedModules {
-  resolution: Resolution;
+export interface ModuleReport {
+  kver: string;
+  /** Where dependencies came from: depmod's modules.dep, or each module's .modinfo. */
+  source: ModuleIndex['source'];
+  /** Every packed module in load order, with why it is in and its firmware (`file` is the
+   * path in the initrd, absent when the root lacks it). */
+  modules: { name: string; path: string; forceLoad: boolean; reasons: string[]; firmware: { name: string; file?: string }[] }[];
+  builtin: { name: string; reasons: string[] }[];
+  /** Optional requests this kernel has no module for. */
+  absent: { spec: string; reason: string }[];
+  notOnHost: NotOnHost[];
+  forceLoad: string[];
+  /** --host-only: how many device modaliases the machine has. */
+  hostModaliases?: number;
+}
+
+export interface PackedModules extends ModuleSelectionResult {
   firmware: string[];
   warnings: string[];
+  report: ModuleReport;
 }
 
 export async function addModules(
@@ -87,7 +199,9 @@ export async function addModules(
   selection: ModuleSelection,
 ): Promise<PackedModules> {
   const index = await readModuleIndex(modulesDir);
-  const resolution = resolveModuleSelection(index, hooks, selection);
+  const host = selection.hostOnly ? await (selection.hostProbe ?? sysfsModaliasProbe())() : undefined;
+  const selected = resolveModuleSelection(index, hooks, selection, host);
+  const { resolution } = selected;
   const base = `lib/modules/${index.kver}`;
   const datas = await Promise.all(resolution.modules.map((m) => readModuleFile(index, m.info)));
   resolution.modules.forEach((m, i) => {
@@ -96,21 +210,74 @@ export async function addModules(
   const files = renderModuleIndexFiles(index, resolution.modules.map((m) => m.info));
   for (const [name, text] of Object.entries(files)) plan.addFile(`${base}/${name}`, Buffer.from(text), 'module index');
 
-  // The kernel loader looks firmware up by the module's `firmware=` names under /lib/firmware;
-  // a missing file is a warning, since many drivers list firmware for hardware variants a
-  // fleet never has.
+  // The kernel's loader looks firmware up by the module's `firmware=` names under /lib/firmware.
+  // Compressed firmware goes in decompressed: Debian's 6.1 kernels read .xz but not .zst
+  // (CONFIG_FW_LOADER_COMPRESS_ZSTD is not set), and the initrd is compressed as a whole anyway.
+  // Missing files are a warning, one line per module: many drivers list firmware for hardware
+  // variants a fleet never has.
   const firmware: string[] = [];
   const warnings: string[] = [];
+  const moduleFirmware = new Map<string, { name: string; file?: string }[]>();
   for (const m of resolution.modules) {
+    const list: { name: string; file?: string }[] = [];
+    moduleFirmware.set(m.info.name, list);
     for (const name of m.info.firmware) {
       const found = await findFirmware(root, name);
       if (!found) {
-        warnings.push(`firmware ${name} for module ${m.info.name} is not in the root's /lib/firmware`);
+        list.push({ name });
         continue;
       }
-      plan.add({ path: found.rel, mode: 0o644, content: { kind: 'disk-file', path: found.path, size: found.size }, requestedBy: `firmware of ${m.info.name}` });
-      firmware.push(found.rel);
+      const rel = `lib/firmware/${name}`;
+      const requestedBy = `firmware of ${m.info.name}`;
+      if (found.suffix === '') plan.add({ path: rel, mode: 0o644, content: { kind: 'disk-file', path: found.path, size: found.size }, requestedBy });
+      else plan.addFile(rel, await decompressFile(DECOMPRESS[found.suffix], found.path), requestedBy);
+      if (!firmware.includes(rel)) firmware.push(rel);
+      list.push({ name, file: rel });
     }
+    const missing = list.filter((fw) => !fw.file).map((fw) => fw.name);
+    if (missing.length > 0) warnings.push(`firmware for module ${m.info.name} is not in the root's /lib/firmware: ${missing.join(', ')}`);
   }
-  return { resolution, firmware, warnings };
+
+  const forced = new Set(selected.forceLoad);
+  const report: ModuleReport = {
+    kver: index.kver,
+    source: index.source,
+    modules: resolution.modules.map((m) => ({
+      name: m.info.name,
+      path: packedModulePath(m.info),
+      forceLoad: forced.has(m.info.name),
+      reasons: m.reasons,
+      firmware: moduleFirmware.get(m.info.name)!,
+    })),
+    builtin: selected.builtin,
+    absent: resolution.missing.map((m) => ({ spec: m.spec, reason: m.reason })),
+    notOnHost: selected.notOnHost,
+    forceLoad: selected.forceLoad,
+    ...(host ? { hostModaliases: host.length } : {}),
+  };
+  selection.onModuleReport?.(report);
+  return { ...selected, firmware, warnings, report };
+}
+
+/** --explain: each packed module with why it is in and its firmware, then what the kernel has
+ * built in, what it lacks and what --host-only left out. */
+export function renderModuleReport(report: ModuleReport): string {
+  const lines = [
+    `kernel ${report.kver}: ${report.modules.length} modules packed (dependencies from ${report.source})`,
+    `force-loaded at boot: ${report.forceLoad.join(' ') || '(none)'}; the rest load when coldplug finds their device, or when the kernel asks for them`,
+  ];
+  if (report.hostModaliases !== undefined) lines.push(`--host-only: ${report.hostModaliases} device modaliases on this machine`);
+  lines.push('');
+  for (const m of report.modules) {
+    lines.push(`${m.name}${m.forceLoad ? ' [force-load]' : ''}  ${m.path}`);
+    for (const reason of m.reasons) lines.push(`    ${reason}`);
+    for (const fw of m.firmware) lines.push(`    firmware ${fw.file ? `/${fw.file}` : `${fw.name} (not in the root)`}`);
+  }
+  const section = (title: string, items: string[]) => {
+    if (items.length > 0) lines.push('', title, ...items.map((item) => `    ${item}`));
+  };
+  section('built into the kernel (nothing to pack):', report.builtin.map((b) => `${b.name}: ${b.reasons.join('; ')}`));
+  section('not in this kernel (optional):', report.absent.map((a) => `${a.spec}: ${a.reason}`));
+  section('not on this machine (--host-only):', report.notOnHost.map((n) => `${n.name}: ${n.reason}`));
+  return `${lines.join('\n')}\n`;
 }

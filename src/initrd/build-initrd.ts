@@ -118,7 +118,7 @@ export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
     baked: opts.rootfsSha256 ? { rootsha256: opts.rootfsSha256 } : {},
     facts: {
       KVER: kernel.kver,
-      MODULES: packed.resolution.modules.map((m) => m.info.name).join(' '),
+      FORCE_LOAD: packed.forceLoad.join(' '),
       ROOTSIZE: opts.rootfsSize === undefined ? '' : String(opts.rootfsSize),
       VERSION,
     },

@@ -69,7 +69,7 @@ export class Sandbox {
     const total = opts.memTotalKiB ?? 1_000_000;
     this.write('proc/meminfo', `MemTotal:       ${total} kB\nMemFree:        ${total - 50_000} kB\nMemAvailable:   ${opts.memAvailableKiB ?? total - 40_000} kB\n`);
     this.write('proc/sys/kernel/osrelease', `${opts.osrelease ?? '6.1.0-test'}\n`);
-    this.write('etc/ram.conf', renderRamConf(opts.conf ?? { facts: { KVER: opts.osrelease ?? '6.1.0-test', MODULES: '', ROOTSIZE: '', VERSION: '0.0.0-test' } }));
+    this.write('etc/ram.conf', renderRamConf(opts.conf ?? { facts: { KVER: opts.osrelease ?? '6.1.0-test', FORCE_LOAD: '', ROOTSIZE: '', VERSION: '0.0.0-test' } }));
     for (const name of HOST_CHANGING) this.stub(name);
     // The fake clock: sleep advances /proc/uptime instead of waiting, so bounded waits are
     // exact and instant.

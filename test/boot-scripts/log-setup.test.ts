@@ -109,14 +109,14 @@ test('ram_must quotes the failed tool\'s last stderr line', () => {
 });
 
 test('modules: one modprobe for the whole list when it works', () => {
-  const sb = sandbox({ conf: { facts: { KVER: '6.1.0-test', MODULES: 'loop squashfs lzo-rle' } } });
+  const sb = sandbox({ conf: { facts: { KVER: '6.1.0-test', FORCE_LOAD: 'loop squashfs lzo-rle' } } });
   const r = sb.run('ram_stage_setup >/dev/null; ram_stage_modules');
   assert.equal(r.status, 0, r.output);
   assert.deepEqual(sb.callLines('modprobe'), ['modprobe -q -a loop squashfs lzo-rle']);
 });
 
 test('modules: after a failure the rest load one by one and the failures are named, not fatal', () => {
-  const sb = sandbox({ conf: { facts: { KVER: '6.1.0-test', MODULES: 'loop hv_netvsc lzo-rle virtio_net' } } });
+  const sb = sandbox({ conf: { facts: { KVER: '6.1.0-test', FORCE_LOAD: 'loop hv_netvsc lzo-rle virtio_net' } } });
   sb.write('sys/module/loop/refcnt', '0\n');
   sb.stub('modprobe', 'case "$*" in *-a*|*hv_netvsc*) exit 1;; esac; exit 0');
   const r = sb.run('ram_stage_setup >/dev/null; ram_stage_modules; echo rc=$?');
@@ -130,7 +130,7 @@ test('modules: after a failure the rest load one by one and the failures are nam
 });
 
 test('modules: modules for another kernel stop the boot naming both versions', () => {
-  const sb = sandbox({ osrelease: '6.1.0-99-amd64', conf: { facts: { KVER: '6.1.0-1-amd64', MODULES: 'loop' } } });
+  const sb = sandbox({ osrelease: '6.1.0-99-amd64', conf: { facts: { KVER: '6.1.0-1-amd64', FORCE_LOAD: 'loop' } } });
   const r = sb.run('ram_stage_setup >/dev/null; ram_stage_modules');
   assert.equal(r.status, 1);
   assert.match(errorLines(r.output)[0] ?? '', /modules for kernel 6\.1\.0-1-amd64 but the running kernel is 6\.1\.0-99-amd64/);
