@@ -1,0 +1,263 @@
+// Results -> bench/results/latest.json, latest.md and README-section.md (the lead pastes the
+// latter into README.md). Targets are ratios measured on one machine in one run.
+import type { BootResult } from './boot-bench.js';
+import type { ExtractBench } from './extract-bench.js';
+import type { InitrdBuildResult } from './initrd-bench.js';
+import type { Stats } from './measure.js';
+import type { RootfsBuildResult } from './rootfs-bench.js';
+
+export interface MachineInfo {
+  date: string;
+  nproc: number;
+  cpuModel: string;
+  memGiB: number;
+  hostKernel: string;
+  os: string;
+  node: string;
+  tools: Record<string, string>;
+  ramboot: { command: string; commit: string };
+}
+
+export interface BenchResults {
+  machine: MachineInfo;
+  kernel: { package: string; kver: string; deb: string; mirror: string };
+  versions: { dracut: Record<string, string>; initramfsTools: Record<string, string>; base: Record<string, string> };
+  /** When each section was measured (a section can come from an earlier, cached run). */
+  measured: Partial<Record<'initrd' | 'rootfs' | 'boot' | 'extract', string>>;
+  initrd?: InitrdBuildResult[];
+  rootfs?: RootfsBuildResult[];
+  boot?: { squashfsSize: number; squashfsSha256: string; results: BootResult[] };
+  extract?: ExtractBench;
+  targets?: Target[];
+}
+
+export interface Target {
+  what: string;
+  goal: string;
+  measured: string;
+  met: boolean | undefined;
+  note?: string;
+}
+
+const s = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
+const mb = (bytes: number | undefined) => (bytes === undefined ? '—' : `${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB`);
+const range = (st: Stats | undefined, digits = 2) => (!st || st.n === 0 ? '—' : `${s(st.median, digits)} (${s(st.min, digits)}–${s(st.max, digits)})`);
+const mark = (t: Target) => (t.met === undefined ? '?' : t.met ? '✓' : '✗');
+
+function find<T extends { name: string }>(list: readonly T[] | undefined, name: string): T | undefined {
+  return list?.find((x) => x.name === name);
+}
+
+export function computeTargets(r: BenchResults): Target[] {
+  const targets: Target[] = [];
+  const ramInitrd = find(r.initrd, 'ramboot');
+  const ratioTarget = (what: string, goal: number, peer: Stats | undefined, ours: Stats | undefined, peerName: string) => {
+    const ratio = peer && ours && peer.n > 0 && ours.n > 0 ? peer.median / ours.median : NaN;
+    const t: Target = { what, goal: `≥ ${goal}×`, measured: Number.isFinite(ratio) ? `${s(ratio, 1)}×` : 'not measured', met: Number.isFinite(ratio) ? ratio >= goal : undefined };
+    if (t.met === false && ours && peer) t.note = `${s(goal / ratio, 1)}× short: ramboot ${s(ours.median)} s vs ${peerName} ${s(peer.median)} s; ${goal}× would need ≤ ${s(peer.median / goal, 3)} s`;
+    targets.push(t);
+  };
+  ratioTarget('initrd build vs dracut', 50, find(r.initrd, 'dracut')?.wallS, ramInitrd?.wallS, 'dracut');
+  ratioTarget('initrd build vs mkinitramfs MODULES=dep', 15, find(r.initrd, 'mkinitramfs-dep')?.wallS, ramInitrd?.wallS, 'mkinitramfs dep');
+
+  // Size: against the smallest peer initrd that booted the same image the same way.
+  const boots = r.boot?.results ?? [];
+  const ramBoot = find(boots, 'ramboot');
+  const bootedPeers = boots.filter((b) => (b.name === 'dracut' || b.name.startsWith('live-boot')) && !b.error && b.guestUptimeS.n > 0);
+  if (ramBoot && bootedPeers.length > 0) {
+    const smallest = bootedPeers.reduce((a, b) => (b.initrdSize < a.initrdSize ? b : a));
+    const ratio = smallest.initrdSize / ramBoot.initrdSize;
+    const t: Target = { what: `initrd size vs smallest booting peer (${smallest.name})`, goal: '≤ 1/4', measured: `1/${s(ratio, 1)} (${mb(ramBoot.initrdSize)} vs ${mb(smallest.initrdSize)})`, met: ratio >= 4 };
+    if (!t.met) t.note = `needs ≤ ${mb(smallest.initrdSize / 4)}`;
+    targets.push(t);
+  } else {
+    targets.push({ what: 'initrd size vs smallest booting peer', goal: '≤ 1/4', measured: 'no peer booted', met: undefined });
+  }
+
+  const lb = find(boots, 'live-boot');
+  if (ramBoot && lb && lb.guestUptimeS.n > 0 && ramBoot.guestUptimeS.n > 0) {
+    const ratio = lb.guestUptimeS.median / ramBoot.guestUptimeS.median;
+    const t: Target = { what: 'boot to init vs live-boot (guest uptime)', goal: '≥ 5×', measured: `${s(ratio, 1)}×`, met: ratio >= 5 };
+    if (!t.met) t.note = `ramboot ${s(ramBoot.guestUptimeS.median)} s vs live-boot ${s(lb.guestUptimeS.median)} s; 5× would need ≤ ${s(lb.guestUptimeS.median / 5)} s`;
+    targets.push(t);
+  } else {
+    targets.push({ what: 'boot to init vs live-boot', goal: '≥ 5×', measured: lb?.error ? `live-boot failed: ${lb.error.slice(0, 120)}` : 'not measured', met: undefined });
+  }
+  const floor = find(boots, 'floor');
+  if (ramBoot && floor && floor.guestUptimeS.n > 0 && ramBoot.guestUptimeS.n > 0) {
+    const gap = ramBoot.guestUptimeS.median - floor.guestUptimeS.median;
+    const t: Target = { what: 'boot to init vs the floor (busybox initrd)', goal: '≤ +2.5 s', measured: `+${s(gap)} s`, met: gap <= 2.5 };
+    if (!t.met) t.note = `${s(gap - 2.5)} s over`;
+    targets.push(t);
+  } else {
+    targets.push({ what: 'boot to init vs the floor', goal: '≤ +2.5 s', measured: 'not measured', met: undefined });
+  }
+
+  const ramRoot = find(r.rootfs, 'ramboot');
+  const mz = find(r.rootfs, 'mksquashfs-zstd');
+  ratioTarget('rootfs build vs mksquashfs -comp zstd defaults', 5, mz?.wallS, ramRoot?.wallS, 'mksquashfs');
+  // Size: against mksquashfs' zstd defaults packing the SAME files (ramboot's excludes), so the
+  // ratio measures the compression settings, not what was left out; the whole-tree one is noted.
+  const mze = find(r.rootfs, 'mksquashfs-zstd-excludes');
+  const sizeRef = mze?.size ? mze : mz;
+  if (ramRoot?.size && sizeRef?.size) {
+    const ratio = ramRoot.size / sizeRef.size;
+    const t: Target = {
+      what: `rootfs image size vs mksquashfs -comp zstd defaults${sizeRef === mze ? ', same files' : ''}`,
+      goal: '≤ 1.15×',
+      measured: `${s(ratio)}× (${mb(ramRoot.size)} vs ${mb(sizeRef.size)})`,
+      met: ratio <= 1.15,
+    };
+    if (sizeRef === mze && mz?.size) t.note = `whole tree without excludes: ${mb(mz.size)}`;
+    targets.push(t);
+  } else {
+    targets.push({ what: 'rootfs image size vs mksquashfs defaults', goal: '≤ 1.15×', measured: 'not measured', met: undefined });
+  }
+  return targets;
+}
+
+function initrdTable(r: BenchResults): string[] {
+  if (!r.initrd) return ['(not measured)'];
+  const lines = ['| builder | wall s, median (min–max) | peak RSS MiB | size | segments | entries | files | modules |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const x of r.initrd) {
+    const c = x.contents;
+    const segs = c ? c.segments.map((g) => g.format).join(' + ') : '—';
+    lines.push(`| ${x.name}${x.error ? ' ⚠' : ''} | ${range(x.wallS)} | ${range(x.maxRssMiB, 0)} | ${mb(c?.size)} | ${segs} | ${c?.entries ?? '—'} | ${c?.files ?? '—'} | ${c?.modules ?? '—'} |`);
+  }
+  return lines;
+}
+
+function rootfsTable(r: BenchResults): string[] {
+  if (!r.rootfs) return ['(not measured)'];
+  const lines = ['| builder | wall s, median (min–max) | peak RSS MiB | size |', '| --- | --- | --- | --- |'];
+  for (const x of r.rootfs) lines.push(`| ${x.name}${x.error ? ' ⚠' : ''} | ${range(x.wallS)} | ${range(x.maxRssMiB, 0)} | ${mb(x.size)} |`);
+  return lines;
+}
+
+function bootTable(r: BenchResults): string[] {
+  if (!r.boot) return ['(not measured)'];
+  const lines = ['| initrd | initrd size | kernel runs /init at, s | guest uptime at the real init, s | host wall to init, s | result |', '| --- | --- | --- | --- | --- | --- |'];
+  for (const x of r.boot.results) {
+    lines.push(`| ${x.name} | ${mb(x.initrdSize)} | ${range(x.rdinitS)} | ${range(x.guestUptimeS)} | ${range(x.hostWallS)} | ${x.error ? `failed: ${x.error.replaceAll('|', '/').slice(0, 160)}` : `${x.guestUptimeS.n} boots`} |`);
+  }
+  return lines;
+}
+
+function extractTable(r: BenchResults): string[] {
+  if (!r.extract) return ['(not measured)'];
+  const lines = ['| tool | wall s, median (min–max) | peak RSS MiB | note |', '| --- | --- | --- | --- |'];
+  for (const x of r.extract.results) lines.push(`| ${x.name} | ${range(x.wallS)} | ${range(x.maxRssMiB, 0)} | ${x.error ? x.error.split('\n')[0]!.slice(0, 120) : ''} |`);
+  return lines;
+}
+
+function targetTable(targets: readonly Target[]): string[] {
+  return ['| target | goal | measured | met |', '| --- | --- | --- | --- |', ...targets.map((t) => `| ${t.what} | ${t.goal} | ${t.measured}${t.note ? ` — ${t.note}` : ''} | ${mark(t)} |`)];
+}
+
+function versionsLine(v: Record<string, string>, names: readonly string[]): string {
+  return names.filter((n) => v[n]).map((n) => `${n} ${v[n]}`).join(', ');
+}
+
+const DRACUT_SHOWN = ['dracut', 'dracut-core', 'dracut-live', 'dracut-network', 'curl', 'isc-dhcp-client', 'udev', 'kmod', 'zstd'];
+const ITOOLS_SHOWN = ['initramfs-tools', 'initramfs-tools-core', 'live-boot', 'live-boot-initramfs-tools', 'busybox', 'klibc-utils', 'udev', 'kmod', 'zstd'];
+
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const out: string[] = [];
+  out.push('# ramboot benchmarks', '');
+  out.push(`Generated by \`npm run bench\` (bench/run.ts). Date: ${m.date}.`, '');
+  out.push('## Machine', '');
+  out.push(`- ${m.nproc} CPUs, ${m.cpuModel}, ${m.memGiB} GiB RAM; ${m.os}, host kernel ${m.hostKernel}; Node ${m.node}`);
+  out.push(`- tools: ${Object.entries(m.tools).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(`- ramboot: \`${m.ramboot.command}\` at ${m.ramboot.commit}`);
+  out.push(`- kernel under test: ${r.kernel.package} (${r.kernel.deb}), from ${r.kernel.mirror}`);
+  out.push(`- dracut chroot: ${versionsLine(r.versions.dracut, DRACUT_SHOWN)}`);
+  out.push(`- initramfs-tools chroot: ${versionsLine(r.versions.initramfsTools, ITOOLS_SHOWN)}`);
+  out.push(`- sections measured: ${Object.entries(r.measured).map(([k, v]) => `${k} ${v}`).join(', ')}`, '');
+  out.push('## Targets', '', ...targetTable(r.targets ?? []), '', ...renderWhereTimeGoes(r), '');
+  out.push('## Initrd build', '');
+  out.push('Same kernel and module tree (debootstrap minbase bookworm + the cloud kernel, depmod run), alternating runs A B C D A B C D ...; peers run in a chroot (a copy of the same root plus their packages, `--no-install-recommends`). Peak RSS is GNU time `%M`: the largest single process of the tree.', '');
+  out.push(...initrdTable(r), '');
+  out.push('Commands:', '');
+  for (const x of r.initrd ?? []) out.push(`- ${x.name}: \`${x.command}\``);
+  const ram = find(r.initrd, 'ramboot');
+  if (ram?.summary) out.push(`- ramboot's own summary line: \`${ram.summary}\``);
+  if (ram?.breakdown) out.push(`- where ramboot's time goes (medians of 5): start-up of the single binary (\`--help\`) ${s(ram.breakdown.startupS)} s; the whole build with \`--compress none\` ${s(ram.breakdown.uncompressedS)} s; so zstd (level 9) ≈ ${s(ram.wallS.median - ram.breakdown.uncompressedS)} s of the ${s(ram.wallS.median)} s`);
+  for (const x of r.initrd ?? []) if (x.error) out.push(`- ${x.name} failed: ${x.error.split('\n').slice(0, 3).join(' / ')}`);
+  out.push('');
+  out.push('## Rootfs build', '');
+  out.push('The same minbase tree. ramboot rootfs is mksquashfs with zstd level 6, 1 MiB blocks and ramboot\'s excludes (/boot, docs, man pages, logs, apt lists); plain mksquashfs packs the whole tree with its own defaults (zstd: level 15, 128 KiB blocks); mksquashfs-zstd-excludes is the same with ramboot\'s exclude list, so its size compares compression settings alone.', '');
+  out.push(...rootfsTable(r), '');
+  for (const x of r.rootfs ?? []) out.push(`- ${x.name}: \`${x.command}\``);
+  out.push('');
+  out.push('## Boot to the real init (QEMU TCG, -m 2048, -smp 2, user networking)', '');
+  if (r.boot) {
+    out.push(`One squashfs (${mb(r.boot.squashfsSize)}, sha256 ${r.boot.squashfsSha256.slice(0, 16)}…, built once by ramboot rootfs from the minbase root plus \`/sbin/ramboot-bench-init\`) served over HTTP on 127.0.0.1 to every initrd. The marker init prints \`/proc/uptime\` as PID 1 and powers off. "floor" is the same kernel with a 3-file busybox initrd that prints its uptime at once. Host wall: QEMU start to the marker line.`, '');
+  }
+  out.push(...bootTable(r), '');
+  for (const x of r.boot?.results ?? []) out.push(`- ${x.name}: \`${x.cmdline}\``);
+  const rb = find(r.boot?.results, 'ramboot');
+  if (rb?.stages) out.push('', `ramboot stage medians (its own \`ramboot: stage X done in Ns\` lines): ${Object.entries(rb.stages).map(([k, v]) => `${k} ${s(v)} s`).join(', ')}`);
+  out.push('');
+  out.push('## Extraction of a Debian initrd', '');
+  if (r.extract) out.push(`Input: the mkinitramfs MODULES=most image above (${mb(r.extract.inputSize)}).`, '');
+  out.push(...extractTable(r), '');
+  for (const x of r.extract?.results ?? []) if (!x.error || x.wallS) out.push(`- ${x.name}: \`${x.command}\``);
+  out.push('');
+  return out.join('\n');
+}
+
+/** Plain-language notes on what dominates ramboot's numbers, from the measured data. */
+export function renderWhereTimeGoes(r: BenchResults): string[] {
+  const notes: string[] = [];
+  const ram = find(r.initrd, 'ramboot');
+  if (ram?.breakdown && ram.wallS.n > 0) {
+    notes.push(`- **initrd build** (${s(ram.wallS.median)} s): starting the single binary ${s(ram.breakdown.startupS)} s, resolving modules and writing the cpio ${s(ram.breakdown.uncompressedS - ram.breakdown.startupS)} s, zstd level 9 ${s(ram.wallS.median - ram.breakdown.uncompressedS)} s.`);
+  }
+  const boots = r.boot?.results ?? [];
+  const rb = find(boots, 'ramboot');
+  const floor = find(boots, 'floor');
+  if (rb?.stages && rb.guestUptimeS.n > 0) {
+    const stageSum = Object.values(rb.stages).reduce((a, b) => a + b, 0);
+    const sorted = Object.entries(rb.stages).sort((a, b) => b[1] - a[1]);
+    const afterSwitch = rb.guestUptimeS.median - rb.rdinitS.median - stageSum;
+    notes.push(
+      `- **boot to init** (${s(rb.guestUptimeS.median)} s guest uptime): the kernel starts /init at ${s(rb.rdinitS.median)} s` +
+        (floor ? ` (floor: ${s(floor.rdinitS.median)} s)` : '') +
+        `; ram's stages take ${s(stageSum)} s (${sorted.map(([k, v]) => `${k} ${s(v)}`).join(', ')}); the remaining ${s(afterSwitch)} s is ram's own start, switch_root and the exec of the real init. ` +
+        `fetch is the ${mb(r.boot?.squashfsSize)} image over QEMU user networking under TCG and verify is busybox sha256sum of it, also under TCG: the two together are most of the gap to the floor, and neither peer verifies a checksum.`,
+    );
+  }
+  const dep = find(boots, 'live-boot-dep');
+  if (dep && !dep.error && dep.guestUptimeS.n > 0) {
+    notes.push('- **initrd size**: the MODULES=dep image boots here because the build machine is itself a virtio VM, so "the modules this machine needs" include virtio_net; built on other hardware it would lack the guest\'s NIC driver.');
+  }
+  if (r.measured.boot && /load (\d+\.\d) → (\d+\.\d)/.test(r.measured.boot)) {
+    notes.push(`- The machine was shared with other work while measuring (1-minute load average ${/load ([\d.]+ → [\d.]+)/.exec(r.measured.boot)?.[1]} on ${r.machine.nproc} CPUs during the boots); the min–max ranges show how much that moves single runs, which is why every comparison uses medians of alternating runs.`);
+  }
+  return notes.length > 0 ? ['Where the time goes:', '', ...notes] : [];
+}
+
+export function renderReadmeSection(r: BenchResults): string {
+  const m = r.machine;
+  const out: string[] = [];
+  out.push('## Benchmarks', '');
+  out.push(`Measured side by side on one machine (${m.nproc} × ${m.cpuModel}, ${m.memGiB} GiB, ${m.os}) on ${m.date.slice(0, 10)}, with Debian bookworm's own tools and kernel ${r.kernel.kver}: dracut ${r.versions.dracut['dracut'] ?? '?'}, initramfs-tools ${r.versions.initramfsTools['initramfs-tools'] ?? '?'}, live-boot ${r.versions.initramfsTools['live-boot'] ?? '?'}. Times are medians (min–max). \`npm run bench\` reproduces them (first run: ~5 min of debootstrap/apt setup, cached); the full report with every command and package version is [bench/results/latest.md](bench/results/latest.md).`, '');
+  out.push('| | ramboot | dracut | initramfs-tools |', '| --- | --- | --- | --- |');
+  const i = (n: string) => find(r.initrd, n);
+  const b = (n: string) => find(r.boot?.results, n);
+  const bootCell = (x: BootResult | undefined) => (!x ? '—' : x.error ? 'did not boot' : `${s(x.guestUptimeS.median)} s`);
+  out.push(`| initrd build | ${range(i('ramboot')?.wallS)} s | ${range(i('dracut')?.wallS)} s | most ${range(i('mkinitramfs-most')?.wallS)} s, dep ${range(i('mkinitramfs-dep')?.wallS)} s |`);
+  out.push(`| initrd size | ${mb(i('ramboot')?.contents?.size)} | ${mb(i('dracut')?.contents?.size)} | most ${mb(i('mkinitramfs-most')?.contents?.size)}, dep ${mb(i('mkinitramfs-dep')?.contents?.size)} |`);
+  out.push(`| files / modules in the initrd | ${i('ramboot')?.contents?.files ?? '—'} / ${i('ramboot')?.contents?.modules ?? '—'} | ${i('dracut')?.contents?.files ?? '—'} / ${i('dracut')?.contents?.modules ?? '—'} | most ${i('mkinitramfs-most')?.contents?.files ?? '—'} / ${i('mkinitramfs-most')?.contents?.modules ?? '—'} |`);
+  out.push(`| boot to init over HTTP (guest uptime; floor ${bootCell(b('floor'))}) | ${bootCell(b('ramboot'))} | ${bootCell(b('dracut'))} | live-boot ${bootCell(b('live-boot'))} |`);
+  const rr = (n: string) => find(r.rootfs, n);
+  out.push('', '| rootfs of the same tree | build s | size |', '| --- | --- | --- |');
+  out.push(`| ramboot rootfs (zstd 6, 1M blocks, excludes) | ${range(rr('ramboot')?.wallS)} | ${mb(rr('ramboot')?.size)} |`);
+  out.push(`| mksquashfs -comp zstd (defaults: level 15, 128K), whole tree | ${range(rr('mksquashfs-zstd')?.wallS)} | ${mb(rr('mksquashfs-zstd')?.size)} |`);
+  out.push(`| mksquashfs -comp zstd (defaults), ramboot's excludes | ${range(rr('mksquashfs-zstd-excludes')?.wallS)} | ${mb(rr('mksquashfs-zstd-excludes')?.size)} |`);
+  out.push(`| mksquashfs -comp xz, whole tree | ${range(rr('mksquashfs-xz')?.wallS)} | ${mb(rr('mksquashfs-xz')?.size)} |`);
+  out.push('', 'Targets (ratios from the same run):', '', ...targetTable(r.targets ?? []), '');
+  out.push(...renderWhereTimeGoes(r), '');
+  return out.join('\n');
+}
