@@ -10,5 +10,5 @@ SUDO=
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq squashfs-tools busybox-static zstd xz-utils lz4 qemu-system-x86 \
-  cpio kmod shellcheck initramfs-tools-core ca-certificates >/dev/null
+  attr libcap2-bin cpio kmod shellcheck initramfs-tools-core ca-certificates >/dev/null
 npm ci --no-audit --no-fund

@@ -1,7 +1,8 @@
 import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import { buildInitrd } from '../../initrd/build-initrd.js';
 import { renderModuleReport, type ModuleReport } from '../../initrd/add-modules.js';
-import { formatBytes, parseCompressionOption, parseInteger, parseList } from '../options.js';
+import { materializeRoot } from '../../rootfs/tar-root.js';
+import { formatBytes, parseCompressionOption, parseInteger, parseList, progressWanted } from '../options.js';
 
 export function addInitrdOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
   return command
@@ -15,7 +16,7 @@ export function addInitrdOptions<Args extends unknown[], Opts extends OptionValu
 export const initrdCommand = addInitrdOptions(
   new Command('initrd')
     .description('build initrd.img alone from a root tree')
-    .requiredOption('--root <dir>', 'root tree holding /boot/vmlinuz-KVER and /lib/modules/KVER')
+    .requiredOption('--root <path>', 'root tree: a directory or a tarball (.tar, .tar.gz, .tar.zst, .tar.xz), holding /boot/vmlinuz-KVER and /lib/modules/KVER')
     .requiredOption('-o, --out <file>', 'output file')
     .option('--kver <version>', 'kernel version, when the root has several')
     .option('--rootsha256 <hex>', 'bake this rootfs sha256 into the initrd as the rootsha256= default')
@@ -24,20 +25,30 @@ export const initrdCommand = addInitrdOptions(
     .option('--json', 'print the result (and with --explain the module report) as JSON'),
 ).action(async (opts) => {
   let report: ModuleReport | undefined;
-  const result = await buildInitrd({
-    root: opts.root,
-    out: opts.out,
-    kver: opts.kver,
-    compression: opts.compress,
-    level: opts.compressLevel,
-    add: opts.modules,
-    omit: opts.omitModules,
-    hostOnly: opts.hostOnly,
-    onModuleReport: (r) => (report = r),
-    busybox: opts.busybox,
-    rootfsSha256: opts.rootsha256,
-  });
-  for (const warning of result.warnings) process.stderr.write(`ramboot: warning: ${warning}\n`);
+  const root = await materializeRoot(opts.root, { progress: progressWanted() });
+  for (const warning of root.warnings) process.stderr.write(`ramboot: warning: ${warning}\n`);
+  let result;
+  try {
+    result = await buildInitrd({
+      root: root.dir,
+      out: opts.out,
+      kver: opts.kver,
+      compression: opts.compress,
+      level: opts.compressLevel,
+      add: opts.modules,
+      omit: opts.omitModules,
+      hostOnly: opts.hostOnly,
+      onModuleReport: (r) => (report = r),
+      busybox: opts.busybox,
+      rootfsSha256: opts.rootsha256,
+    });
+  } catch (err) {
+    if (err instanceof Error) err.message = root.relabel(err.message);
+    throw err;
+  } finally {
+    await root.cleanup();
+  }
+  for (const warning of result.warnings) process.stderr.write(`ramboot: warning: ${root.relabel(warning)}\n`);
   if (opts.json) {
     const summary = { path: result.path, size: result.size, sha256: result.sha256, compression: result.compression, kver: result.kver, entries: result.entries };
     process.stdout.write(`${JSON.stringify({ ...summary, modules: result.modules.map((m) => m.info.name), ...(opts.explain ? { explain: report } : {}) }, null, 2)}\n`);
