@@ -14,6 +14,7 @@ ram_stage_fixups() {
 		ram_fix_resolv
 		ram_fix_hostname
 	fi
+	ram_fix_ssh_host_keys
 	ram_log "fixups: ${RAM_FIXED:-nothing to write}"
 }
 
@@ -67,4 +68,36 @@ ram_fix_hostname() {
 	fi
 	echo "$RAM_NET_HOSTNAME" >"$RAM_NEWROOT/etc/hostname" || ram_die "fixups: cannot write /etc/hostname"
 	ram_fix_wrote /etc/hostname
+}
+
+# The image carries no ssh host keys (rootfs-excludes/identity: every machine needs its own) and
+# Debian makes them only when the package is installed, so sshd would refuse to start. A drop-in
+# makes them before sshd's own config test; the list is reset because drop-in lines run after
+# the unit's, and `sshd -t` fails without keys.
+ram_fix_ssh_host_keys() {
+	[ -e "$RAM_NEWROOT/usr/sbin/sshd" ] || return 0
+	for ram_fk_key in "$RAM_NEWROOT"/etc/ssh/ssh_host_*_key; do
+		[ -e "$ram_fk_key" ] && return 0
+	done
+	ram_fk_unit=
+	for ram_fk_dir in etc/systemd/system usr/lib/systemd/system lib/systemd/system; do
+		if [ -e "$RAM_NEWROOT/$ram_fk_dir/ssh.service" ]; then
+			ram_fk_unit=ssh.service
+			break
+		elif [ -e "$RAM_NEWROOT/$ram_fk_dir/sshd.service" ]; then
+			ram_fk_unit=sshd.service
+			break
+		fi
+	done
+	if [ -z "$ram_fk_unit" ]; then
+		ram_warn "fixups: the image has sshd but no ssh host keys and no systemd ssh unit: run ssh-keygen -A before sshd starts"
+		return 0
+	fi
+	ram_fk_file=$RAM_NEWROOT/etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf
+	if ! mkdir -p "${ram_fk_file%/*}" ||
+		! printf '%s\n' "# Written by ramboot at boot: the image has no host keys, so each boot makes its own." \
+			'[Service]' 'ExecStartPre=' 'ExecStartPre=/usr/bin/ssh-keygen -A' 'ExecStartPre=/usr/sbin/sshd -t' >"$ram_fk_file"; then
+		ram_die "fixups: cannot write ${ram_fk_file#"$RAM_NEWROOT"}"
+	fi
+	ram_fix_wrote "/etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf"
 }

@@ -13,6 +13,7 @@ RAM_LVL_INFO=6
 ram_say() {
 	ram_say_level=$1
 	shift
+	[ -z "${RAM_LOG:-}" ] || printf 'ramboot: %s\n' "$*" 2>/dev/null >>"$RAM_LOG"
 	if [ -n "${RAM_KMSG:-}" ] &&
 		printf '<%s>ramboot: %s\n' "$ram_say_level" "$*" 2>/dev/null >>"$RAM_KMSG" &&
 		[ "$ram_say_level" -lt "${RAM_CONSOLE_LEVEL:-0}" ]; then
@@ -29,6 +30,10 @@ ram_warn() { ram_say "$RAM_LVL_WARN" "warning: $*"; }
 # that into a reboot, i.e. a retry.
 ram_die() {
 	ram_say "$RAM_LVL_ERR" "error: $*"
+	ram_json "$*"
+	ram_report error "$RAM_JSON"
+	ram_report stages "{${RAM_REPORT_STAGES:-}}"
+	[ ! -d "$RAM_PREFIX/run/ramboot" ] || ram_write_report
 	case ${RAM_INITRDDEBUG:-n} in
 	n) ;;
 	*) ram_shell "shell after the error above (exit to give up; the kernel then panics)" ;;
@@ -99,4 +104,32 @@ ram_name() {
 		*) return 0 ;;
 		esac
 	done
+}
+
+# The boot report, /run/ramboot/report.json (kept after the switch): each stage adds `"key": json`
+# with ram_report, ram_write_report closes the object (before the switch, or at a failure).
+ram_report() { RAM_REPORT="${RAM_REPORT:-}${RAM_REPORT:+, }\"$1\": $2"; }
+
+# Stage $1 took $2 seconds.
+ram_report_stage() { RAM_REPORT_STAGES="${RAM_REPORT_STAGES:-}${RAM_REPORT_STAGES:+, }\"$1\": $2"; }
+
+ram_write_report() {
+	printf '{%s}\n' "${RAM_REPORT:-}" >"$RAM_PREFIX/run/ramboot/report.json" ||
+		ram_warn "cannot write /run/ramboot/report.json"
+}
+
+# RAM_JSON = $1 as a JSON string: backslashes and quotes escaped, control characters dropped.
+ram_json() {
+	ram_js_rest=$1
+	RAM_JSON=
+	while [ -n "$ram_js_rest" ]; do
+		ram_js_char=${ram_js_rest%"${ram_js_rest#?}"}
+		ram_js_rest=${ram_js_rest#?}
+		case $ram_js_char in
+		\\ | \") RAM_JSON="$RAM_JSON\\$ram_js_char" ;;
+		[[:cntrl:]]) ;;
+		*) RAM_JSON=$RAM_JSON$ram_js_char ;;
+		esac
+	done
+	RAM_JSON="\"$RAM_JSON\""
 }

@@ -25,9 +25,11 @@ ram_stage_net() {
 	esac
 }
 
-# RAM_NICS = NIC $1, or every NIC with a device behind it (lo, bridges and tunnels have none),
-# after waiting a bounded time for a driver that registers its NIC late.
+# RAM_NICS = NIC $1, else the NIC whose MAC is BOOTIF= (PXE's 01-aa-bb-cc-dd-ee-ff: ARP type 1,
+# Ethernet, then the address), else every NIC with a device behind it (lo, bridges and tunnels
+# have none), after waiting a bounded time for a driver that registers its NIC late.
 ram_net_wait_nics() {
+	ram_net_bootif "$1"
 	ram_now
 	ram_nw_end=$((RAM_NOW + RAM_NIC_WAIT_CS))
 	while :; do
@@ -38,6 +40,10 @@ ram_net_wait_nics() {
 			ram_nw_all="$ram_nw_all ${ram_nw_dir##*/}"
 			if [ -n "$1" ]; then
 				[ "${ram_nw_dir##*/}" = "$1" ] && RAM_NICS=$1
+			elif [ -n "$RAM_NET_MAC" ]; then
+				ram_nw_mac=
+				read -r ram_nw_mac 2>/dev/null <"$ram_nw_dir/address"
+				[ "$ram_nw_mac" = "$RAM_NET_MAC" ] && RAM_NICS=${ram_nw_dir##*/}
 			elif [ -e "$ram_nw_dir/device" ]; then
 				RAM_NICS="$RAM_NICS${RAM_NICS:+ }${ram_nw_dir##*/}"
 			fi
@@ -48,7 +54,29 @@ ram_net_wait_nics() {
 		sleep 0.1
 	done
 	ram_fmt "$RAM_NIC_WAIT_CS"
+	[ -z "$RAM_NET_MAC" ] || [ -n "$1" ] ||
+		ram_die "net: no network interface has the MAC $RAM_NET_MAC of BOOTIF=$RAM_BOOTIF after ${RAM_FMT}s (there are:${ram_nw_all:- none})"
 	ram_die "net: no network interface${1:+ named $1} after ${RAM_FMT}s (there are:${ram_nw_all:- none}; is the NIC's driver in the initrd?)"
+}
+
+# RAM_NET_MAC = BOOTIF= as a lowercase aa:bb:cc:dd:ee:ff, when no device was named ($1).
+ram_net_bootif() {
+	RAM_NET_MAC=
+	[ -z "$1" ] && [ -n "${RAM_BOOTIF:-}" ] || return 0
+	ram_nb_mac=${RAM_BOOTIF#01-}
+	case $ram_nb_mac in
+	*[A-F]*) ram_nb_mac=$(printf %s "$ram_nb_mac" | tr A-F a-f) ;;
+	esac
+	while :; do
+		case $ram_nb_mac in
+		*-*) ram_nb_mac=${ram_nb_mac%%-*}:${ram_nb_mac#*-} ;;
+		*) break ;;
+		esac
+	done
+	case $ram_nb_mac in
+	[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]) RAM_NET_MAC=$ram_nb_mac ;;
+	*) ram_die "net: BOOTIF=$RAM_BOOTIF is not a MAC address (01-aa-bb-cc-dd-ee-ff, as PXE gives it)" ;;
+	esac
 }
 
 ram_net_dhcp() {
@@ -93,7 +121,8 @@ ram_net_dhcp() {
 # from the network and ram_net_apply checks them.
 ram_read_lease() {
 	RAM_NET_IFACE='' RAM_NET_IP='' RAM_NET_PREFIX='' RAM_NET_ROUTER='' RAM_NET_DNS=''
-	RAM_NET_SEARCH='' RAM_NET_HOSTNAME='' RAM_NET_MTU=''
+	RAM_NET_SEARCH='' RAM_NET_HOSTNAME='' RAM_NET_MTU='' RAM_NET_SERVER='' RAM_NET_SERVERID=''
+	RAM_NET_BOOTFILE=''
 	while read -r ram_rl_key ram_rl_value; do
 		case $ram_rl_key in
 		iface) RAM_NET_IFACE=$ram_rl_value ;;
@@ -104,6 +133,9 @@ ram_read_lease() {
 		search) RAM_NET_SEARCH=$ram_rl_value ;;
 		hostname) RAM_NET_HOSTNAME=$ram_rl_value ;;
 		mtu) RAM_NET_MTU=$ram_rl_value ;;
+		server) RAM_NET_SERVER=$ram_rl_value ;;
+		serverid) RAM_NET_SERVERID=$ram_rl_value ;;
+		bootfile) RAM_NET_BOOTFILE=$ram_rl_value ;;
 		esac
 	done <"$1"
 }
@@ -118,6 +150,7 @@ ram_net_static() {
 	set +f
 	RAM_NET_IP=$1 RAM_NET_ROUTER=${3:-} RAM_NET_PREFIX=${4:-} RAM_NET_HOSTNAME=${5:-}
 	RAM_NET_DNS="${8:-} ${9:-}" RAM_NET_SEARCH='' RAM_NET_MTU='' RAM_NET_HOW=static
+	RAM_NET_SERVER=${2:-} RAM_NET_SERVERID='' RAM_NET_BOOTFILE=''
 	ram_ns_dev=${6:-}
 	case ${7:-} in
 	dhcp | on | any | both | bootp)
@@ -205,6 +238,10 @@ ram_net_apply() {
 	ram_valid 'A-Za-z0-9. -' "$RAM_NET_SEARCH" || RAM_NET_SEARCH=
 	ram_valid 'A-Za-z0-9.-' "$RAM_NET_HOSTNAME" || RAM_NET_HOSTNAME=
 	ram_valid '0-9' "$RAM_NET_MTU" || RAM_NET_MTU=
+	# The next-server and boot file only ever become part of a URL (relative rooturl=).
+	ram_valid '0-9.' "$RAM_NET_SERVER" || RAM_NET_SERVER=
+	ram_valid '0-9.' "$RAM_NET_SERVERID" || RAM_NET_SERVERID=
+	ram_valid 'A-Za-z0-9./:_~%+=@-' "$RAM_NET_BOOTFILE" || RAM_NET_BOOTFILE=
 	# shellcheck disable=SC2086 # squeeze the blanks of a list
 	set -- $RAM_NET_DNS
 	RAM_NET_DNS=$*
@@ -217,6 +254,8 @@ ram_net_apply() {
 			ip route add default via "$RAM_NET_ROUTER" dev "$RAM_NET_IFACE"
 	[ -z "$RAM_NET_DNS" ] || ram_net_resolv >"$RAM_PREFIX/etc/resolv.conf"
 	[ -z "$RAM_NET_HOSTNAME" ] || hostname "$RAM_NET_HOSTNAME"
+	ram_json "$RAM_NET_IFACE"
+	ram_report net "{\"iface\": $RAM_JSON, \"ip\": \"$RAM_NET_IP/$RAM_NET_PREFIX\", \"how\": \"$RAM_NET_HOW\"}"
 	ram_log "net: $RAM_NET_IFACE $RAM_NET_IP/$RAM_NET_PREFIX${RAM_NET_ROUTER:+ via $RAM_NET_ROUTER}${RAM_NET_DNS:+ dns $RAM_NET_DNS}${RAM_NET_HOSTNAME:+ host $RAM_NET_HOSTNAME} ($RAM_NET_HOW)"
 }
 

@@ -12,16 +12,33 @@ ram_stage_mount() {
 	# busybox mount sets up the loop device itself for a regular file.
 	ram_must "mounting the image from $RAM_IMAGE_URL (not a squashfs? squashfs and loop modules loaded?)" \
 		mount -t squashfs -o ro "$RAM_IMAGE" "$RAM_LOWER"
-	ram_must "overlay_size=$RAM_OVERLAY_SIZE: mounting the overlay's tmpfs" \
-		mount -t tmpfs -o "size=$RAM_OVERLAY_SIZE,mode=0755" tmpfs "$RAM_RW"
-	mkdir -p "$RAM_RW/upper" "$RAM_RW/work" || ram_die "cannot create the overlay's upper and work directories"
+	if [ -n "$RAM_PERSIST" ]; then
+		ram_persist_mount
+	else
+		ram_must "overlay_size=$RAM_OVERLAY_SIZE: mounting the overlay's tmpfs" \
+			mount -t tmpfs -o "size=$RAM_OVERLAY_SIZE,mode=0755" tmpfs "$RAM_RW"
+		RAM_UPPER_DIR=$RAM_RW
+		RAM_UPPER_WHAT="a tmpfs of size $RAM_OVERLAY_SIZE"
+	fi
+	mkdir -p "$RAM_UPPER_DIR/upper" "$RAM_UPPER_DIR/work" || ram_die "cannot create the overlay's upper and work directories"
 	ram_must "mounting the overlay" mount -t overlay \
-		-o "lowerdir=$RAM_LOWER,upperdir=$RAM_RW/upper,workdir=$RAM_RW/work" overlay "$RAM_NEWROOT"
+		-o "lowerdir=$RAM_LOWER,upperdir=$RAM_UPPER_DIR/upper,workdir=$RAM_UPPER_DIR/work" overlay "$RAM_NEWROOT"
 	if ! ram_resolve_in_root "$RAM_NEWROOT" "$RAM_INIT" ||
 		[ ! -f "$RAM_NEWROOT$RAM_RESOLVED" ] || [ ! -x "$RAM_NEWROOT$RAM_RESOLVED" ]; then
 		ram_die "init=$RAM_INIT: no such executable in the image from $RAM_IMAGE_URL"
 	fi
-	ram_log "mount: / is an overlay of the image (read-only) and a tmpfs of size $RAM_OVERLAY_SIZE"
+	ram_log "mount: / is an overlay of the image (read-only) and $RAM_UPPER_WHAT"
+}
+
+# persist=LABEL=name (or UUID=, or a device name): the overlay's upper on that filesystem, in its
+# ramboot/ directory, so changes to / outlive a reboot. It is an error, not a fallback to RAM,
+# when the device is missing: a boot that silently forgets would lose what the user kept.
+ram_persist_mount() {
+	ram_find_dev "$RAM_PERSIST" || ram_die "persist=$RAM_PERSIST: $RAM_DEV_ERROR"
+	modprobe -q -a ext4 vfat 2>/dev/null
+	ram_must "persist=$RAM_PERSIST: mounting $RAM_DEV read-write" mount -o rw "$RAM_DEV" "$RAM_RW"
+	RAM_UPPER_DIR=$RAM_RW/ramboot
+	RAM_UPPER_WHAT="ramboot/ on $RAM_DEV (persist=$RAM_PERSIST)"
 }
 
 # RAM_RESOLVED = path $2 inside root $1 with every symlink followed as if $1 were /, so an
@@ -62,6 +79,9 @@ ram_stage_switch() {
 	ram_now
 	ram_fmt "$RAM_NOW"
 	ram_log "switching to $RAM_INIT, ${RAM_FMT}s after boot"
+	ram_report stages "{$RAM_REPORT_STAGES}"
+	ram_report switch_after_s "$RAM_FMT"
+	ram_write_report
 	for ram_sw_dir in dev proc sys run; do
 		[ -d "$RAM_NEWROOT/$ram_sw_dir" ] || mkdir "$RAM_NEWROOT/$ram_sw_dir" ||
 			ram_die "cannot create /$ram_sw_dir in the new root"

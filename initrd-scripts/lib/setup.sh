@@ -23,12 +23,18 @@ ram_stage_setup() {
 	read -r RAM_OSRELEASE 2>/dev/null <"$RAM_PREFIX/proc/sys/kernel/osrelease" || RAM_OSRELEASE=unknown
 	mkdir -p "$RAM_PREFIX/run/ramboot" || ram_die "cannot create /run/ramboot"
 	RAM_ERR=$RAM_PREFIX/run/ramboot/stderr
+	# Every line said, kept with /run after the switch (the console scrolls, dmesg is a ring).
+	RAM_LOG=$RAM_PREFIX/run/ramboot/log
 	ram_load_params
 	[ "$RAM_RAMDEBUG" = y ] && set -x
 	ram_check_params
 	ram_now
 	ram_fmt "$RAM_NOW"
 	ram_log "version ${RAM_VERSION:-unknown}, kernel $RAM_OSRELEASE, ${RAM_FMT}s after boot"
+	ram_json "${RAM_VERSION:-unknown}"
+	ram_report version "$RAM_JSON"
+	ram_json "$RAM_OSRELEASE"
+	ram_report kernel "$RAM_JSON"
 }
 
 # Values the later stages rely on; each message names the parameter as it is spelt on the

@@ -14,6 +14,7 @@ leasefail)
 bound | renew)
 	printf '%s %s\n' iface "$interface" ip "$ip" prefix "${mask:-}" router "${router:-}" \
 		dns "${dns:-}" search "${search:-${domain:-}}" hostname "${hostname:-}" mtu "${mtu:-}" \
+		server "${siaddr:-}" serverid "${serverid:-}" bootfile "${boot_file:-}" \
 		>"$RAM_NETDIR/$interface.tmp" &&
 		mv "$RAM_NETDIR/$interface.tmp" "$RAM_NETDIR/$interface.lease"
 	;;

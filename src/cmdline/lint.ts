@@ -11,7 +11,9 @@ export interface LintFinding {
 }
 
 const YES_NO = new Set(['y', 'yes', '1', 'true', 'n', 'no', '0', 'false']);
-const URL_SCHEMES = /^(https?|tftp):\/\/[^\s/]+/;
+// What the ram script fetches: http(s) and tftp URLs, a local device (dev://LABEL=X/path,
+// dev://UUID=X/path, dev://sdb1/path), or a path relative to the DHCP/PXE server.
+const URL_FORMS = /^((https?|tftp):\/\/[^\s/]+(\/\S*)?|dev:\/\/[^\s/]+\/\S+|[^\s:]+)$/;
 
 /** Why a value is not valid for a parameter, or undefined when it is. */
 export function checkValue(param: BootParam, value: string | undefined): string | undefined {
@@ -97,8 +99,8 @@ export function lintCmdline(cmdline: string, opts: LintOptions = {}): LintFindin
     if (problem) findings.push({ level: 'error', code: 'bad-value', message: problem });
     if (param.type === 'url-list' && word.value) {
       for (const url of word.value.split(',')) {
-        if (!URL_SCHEMES.test(url)) {
-          findings.push({ level: 'warning', code: 'url-scheme', message: `${param.name}: ${url} is not an http://, https:// or tftp:// URL` });
+        if (!URL_FORMS.test(url)) {
+          findings.push({ level: 'warning', code: 'url-scheme', message: `${param.name}: ${url} is not an http://, https://, tftp:// or dev:// URL, nor a path relative to the boot server` });
         }
       }
     }

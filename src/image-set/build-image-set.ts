@@ -20,7 +20,9 @@ export interface ImageSetOptions {
   /** A kernel image to ship instead of the root's /boot/vmlinuz-KVER. */
   kernel?: string;
   rooturl?: string;
-  initrd?: Omit<InitrdOptions, 'root' | 'out' | 'kver' | 'rootfsSha256' | 'rootfsSize'>;
+  /** Also carry rootfs.squashfs inside initrd.img (used when the command line has no rooturl=). */
+  embed?: boolean;
+  initrd?: Omit<InitrdOptions, 'root' | 'out' | 'kver' | 'rootfsSha256' | 'rootfsSize' | 'embedRootfs'>;
   rootfs?: Omit<RootfsOptions, 'root' | 'out'>;
   onStep?: (step: string) => void;
 }
@@ -37,8 +39,9 @@ export interface ImageSetResult {
 }
 
 export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResult> {
-  if (opts.rooturl !== undefined && !/^(https?|tftp):\/\/\S+$/.test(opts.rooturl)) {
-    throw usageError(`--rooturl "${opts.rooturl}" is not an http://, https:// or tftp:// URL`);
+  // Every form the boot script takes: mirrors, dev://, and paths relative to the DHCP boot server.
+  if (opts.rooturl !== undefined && !opts.rooturl.split(',').every((u) => /^((https?|tftp|dev):\/\/\S+|[^\s:]+)$/.test(u))) {
+    throw usageError(`--rooturl "${opts.rooturl}" is not a list of http://, https://, tftp:// or dev:// URLs or relative paths`);
   }
   const step = opts.onStep ?? (() => {});
   const kernel = await findKernel(opts.root, { kver: opts.kver, kernel: opts.kernel });
@@ -55,6 +58,7 @@ export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResu
     kver: kernel.kver,
     rootfsSha256: rootfs.sha256,
     rootfsSize: rootfs.size,
+    ...(opts.embed ? { embedRootfs: join(opts.outDir, 'rootfs.squashfs') } : {}),
   });
 
   step('vmlinuz');

@@ -31,6 +31,9 @@ export interface InitrdOptions extends ModuleSelection {
   /** Baked into /etc/ram.conf so this initrd only mounts its matching rootfs image. */
   rootfsSha256?: string;
   rootfsSize?: number;
+  /** A rootfs.squashfs to carry inside the initrd as /rootfs.squashfs (--embed): the boot script
+   * uses it when no rooturl= is given, so one kernel + initrd boot with no image server. */
+  embedRootfs?: string;
   /** Seconds for every archive timestamp; default SOURCE_DATE_EPOCH or 0. */
   mtime?: number;
 }
@@ -112,6 +115,10 @@ export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
 
   // addBootScripts
   addBootScripts(plan);
+  if (opts.embedRootfs) {
+    const size = (await stat(opts.embedRootfs)).size;
+    plan.add({ path: 'rootfs.squashfs', mode: 0o644, content: { kind: 'disk-file', path: opts.embedRootfs, size }, requestedBy: '--embed' });
+  }
 
   // writeContract
   const conf = renderRamConf({
@@ -120,6 +127,7 @@ export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
       KVER: kernel.kver,
       FORCE_LOAD: packed.forceLoad.join(' '),
       ROOTSIZE: opts.rootfsSize === undefined ? '' : String(opts.rootfsSize),
+      EMBEDDED: opts.embedRootfs ? '/rootfs.squashfs' : '',
       VERSION,
     },
   });

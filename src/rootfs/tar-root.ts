@@ -58,7 +58,7 @@ const HOSTILE_HINT = 'a hostile or broken archive; nothing outside the target di
 
 export async function materializeRoot(path: string, options: MaterializeOptions = {}): Promise<MaterializedRoot> {
   const st = await stat(path).catch(() => null);
-  if (!st) throw inputError(`root tree ${path} does not exist`);
+  if (!st) throw inputError(`root tree ${path} does not exist`, "give --root a root directory or a tarball of one (.tar, .tar.gz, .tar.zst, .tar.xz)");
   if (st.isDirectory()) return { dir: path, cleanup: async () => undefined, fromTarball: false, warnings: [], relabel: (text) => text };
   const compression = st.isFile() ? await sniffTarball(path) : undefined;
   if (!compression) {

@@ -17,12 +17,12 @@ const SHA = createHash('sha256').update(IMAGE).digest('hex');
 function bootable(cmdline: string): Sandbox {
   const sb = new Sandbox({
     cmdline,
-    conf: { baked: { rootsha256: SHA }, facts: { KVER: '6.1.0-test', MODULES: 'virtio_net zram lzo-rle', ROOTSIZE: String(IMAGE.length), VERSION: '0.1.0' } },
+    conf: { baked: { rootsha256: SHA }, facts: { KVER: '6.1.0-test', FORCE_LOAD: 'zram lzo-rle', ROOTSIZE: String(IMAGE.length), VERSION: '0.1.0' } },
   });
   sandboxes.push(sb);
   sb.nic('eth0');
   fakeUdhcpc(sb, { eth0: { ip: '10.0.2.15', mask: '24', router: '10.0.2.2', dns: '10.0.2.3' } });
-  sb.stub('wget', `while [ $# -gt 1 ]; do [ "$1" = -O ] && out=$2; shift; done; printf '${IMAGE.replace('\n', '\\n')}' >"$out"`);
+  sb.stub('wget', `out=; while [ $# -gt 1 ]; do [ "$1" = -O ] && out=$2; shift; done; [ -z "$out" ] || printf '${IMAGE.replace('\n', '\\n')}' >"$out"`);
   sb.stub('modprobe', 'mkdir -p "$RAM_PREFIX/sys/block/zram0/queue"; echo 4096 >"$RAM_PREFIX/sys/block/zram0/queue/physical_block_size"');
   mkdirSync(sb.path('newroot/sbin'), { recursive: true });
   mkdirSync(sb.path('newroot/etc/systemd'), { recursive: true });
@@ -45,7 +45,8 @@ test('a whole boot: every stage reports its time, then switch_root runs the init
   assert.deepEqual(calls, [
     'modprobe -q -a',
     'udhcpc -f -q',
-    'wget -q -O',
+    'wget -q -S',
+    'wget -q -c',
     'modprobe -q lzo-rle',
     'swapon $P/dev/zram0',
     'switch_root $P/newroot /sbin/init',
@@ -67,13 +68,39 @@ test('initrddebug=y: the shell comes just before the switch, and the boot goes o
 
 test('a baked rootsha256 that the image does not match stops before anything is mounted', () => {
   const sb = bootable('rooturl=http://10.0.2.2:8000/rootfs.squashfs');
-  sb.stub('wget', 'while [ $# -gt 1 ]; do [ "$1" = -O ] && out=$2; shift; done; echo tampered >"$out"');
+  sb.stub('wget', 'out=; while [ $# -gt 1 ]; do [ "$1" = -O ] && out=$2; shift; done; [ -z "$out" ] || echo tampered >"$out"');
   const r = sb.runEntry();
   assert.equal(r.status, 1);
   const [line] = errorLines(r.output);
   assert.match(line!, new RegExp(`^ramboot: error: checksum mismatch for http://10\\.0\\.2\\.2:8000/rootfs\\.squashfs: got [0-9a-f]{64}, expected ${SHA} `));
   assert.ok(!sb.callLines('mount').some((l) => l.includes('squashfs')), 'the image was never mounted');
   assert.deepEqual(sb.calls('switch_root', 'swapon'), []);
+});
+
+test('the boot report and log: /run/ramboot/report.json is JSON with every stage, fetch, memory and checksum; the log has every line', () => {
+  const sb = bootable('rooturl=http://10.0.2.2:8000/rootfs.squashfs zram_size_pct=25');
+  const r = sb.runEntry();
+  assert.equal(r.status, 0, r.output);
+  const report = JSON.parse(sb.read('run/ramboot/report.json'));
+  assert.deepEqual(Object.keys(report.stages), STAGES);
+  assert.equal(report.version, '0.1.0');
+  assert.deepEqual([report.fetch.url, report.fetch.bytes, report.fetch.attempts], ['http://10.0.2.2:8000/rootfs.squashfs', IMAGE.length, 1]);
+  assert.equal(typeof report.fetch.mib_per_s, 'number');
+  assert.deepEqual(report.verify, { result: 'match', sha256: SHA });
+  assert.deepEqual(report.memory.checked_before_fetch, 'built into the initrd');
+  assert.equal(report.memory.overlay_size, '50%');
+  assert.deepEqual(report.zram, { devices: 1, algorithm: 'lzo-rle', kib_each: 250_000 });
+  assert.equal(report.net.iface, 'eth0');
+  const log = sb.read('run/ramboot/log');
+  for (const line of r.stdout.split('\n').filter((l) => l.startsWith('ramboot: ') && !l.includes('version'))) assert.ok(log.includes(line), line);
+
+  const bad = bootable('rooturl=http://10.0.2.2:8000/rootfs.squashfs');
+  bad.stub('wget', 'out=; while [ $# -gt 1 ]; do [ "$1" = -O ] && out=$2; shift; done; [ -z "$out" ] || echo "ta\\"mpered" >"$out"');
+  assert.equal(bad.runEntry().status, 1);
+  const failed = JSON.parse(bad.read('run/ramboot/report.json'));
+  assert.match(failed.error, /^checksum mismatch for http:\/\/10\.0\.2\.2:8000\/rootfs\.squashfs: got/);
+  assert.equal(failed.verify.result, 'mismatch');
+  assert.deepEqual(Object.keys(failed.stages), ['modules', 'net', 'fetch']);
 });
 
 test('run by hand outside an initrd (not PID 1, no RAM_PREFIX) it refuses before touching anything', () => {

@@ -146,3 +146,24 @@ test('ip=off leaves the network alone', () => {
 function sbScripts(): string {
   return new URL('../../initrd-scripts', import.meta.url).pathname;
 }
+
+test('BOOTIF= (PXE form) picks the NIC with that MAC for DHCP; a MAC no NIC has is named; junk is refused', () => {
+  const sb = sandbox('ip=dhcp BOOTIF=01-52-54-00-AB-CD-02');
+  for (const [nic, mac] of [['eth0', '52:54:00:ab:cd:01'], ['eth1', '52:54:00:ab:cd:02']]) {
+    sb.nic(nic!);
+    sb.write(`sys/class/net/${nic}/address`, `${mac}\n`);
+  }
+  fakeUdhcpc(sb, { eth1: { ip: '10.0.2.15', mask: '24' } });
+  const r = sb.run(NET, LEASE);
+  assert.equal(r.status, 0, r.output);
+  assert.deepEqual(sb.calls('udhcpc').map((c) => c[c.indexOf('-i') + 1]), ['eth1']);
+
+  const none = sandbox('BOOTIF=01-52-54-00-ab-cd-09');
+  none.nic('eth0');
+  none.write('sys/class/net/eth0/address', '52:54:00:ab:cd:01\n');
+  assert.deepEqual(errorLines(none.run(NET, FAST).output), ['ramboot: error: net: no network interface has the MAC 52:54:00:ab:cd:09 of BOOTIF=01-52-54-00-ab-cd-09 after 0.20s (there are: eth0)']);
+
+  const junk = sandbox('BOOTIF=01-zz');
+  junk.nic('eth0');
+  assert.deepEqual(errorLines(junk.run(NET, FAST).output), ['ramboot: error: net: BOOTIF=01-zz is not a MAC address (01-aa-bb-cc-dd-ee-ff, as PXE gives it)']);
+});

@@ -40,6 +40,27 @@ test('mount: squashfs read-only, the overlay tmpfs capped by overlay_size=, the 
   assert.ok(sb.exists('run/ramboot/rw/upper') && sb.exists('run/ramboot/rw/work'));
 });
 
+test('mount: persist=LABEL= puts the overlay upper in ramboot/ on that filesystem; a missing one stops the boot', () => {
+  const sb = sandbox('persist=LABEL=PERSIST');
+  debianLikeRoot(sb);
+  sb.stub('findfs', 'echo /dev/vdb1');
+  const r = sb.run(MOUNT);
+  assert.equal(r.status, 0, r.output);
+  assert.deepEqual(sb.callLines('mount').slice(4), [
+    'mount -t squashfs -o ro $P/run/ramboot/image/rootfs.squashfs $P/run/ramboot/lower',
+    'mount -o rw /dev/vdb1 $P/run/ramboot/rw',
+    'mount -t overlay -o lowerdir=$P/run/ramboot/lower,upperdir=$P/run/ramboot/rw/ramboot/upper,workdir=$P/run/ramboot/rw/ramboot/work overlay $P/newroot',
+  ]);
+  assert.match(r.stdout, /^ramboot: mount: \/ is an overlay of the image \(read-only\) and ramboot\/ on \/dev\/vdb1 \(persist=LABEL=PERSIST\)$/m);
+
+  const gone = sandbox('persist=LABEL=GONE');
+  debianLikeRoot(gone);
+  gone.stub('findfs', 'exit 1');
+  const g = gone.run(MOUNT, { RAM_DEV_WAIT_CS: '20' });
+  assert.deepEqual(errorLines(g.output), ['ramboot: error: persist=LABEL=GONE: no block device LABEL=GONE after 0.20s (there are: none; is its disk driver in the initrd?)']);
+  assert.ok(!gone.callLines('mount').some((l) => l.includes('overlay')), 'no overlay without the persistent upper');
+});
+
 test('mount: the default overlay cap is 50% of RAM', () => {
   const sb = sandbox();
   debianLikeRoot(sb);
@@ -139,6 +160,39 @@ test('fixups: with ip=off there is nothing to write', () => {
   const r = sb.run('ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot RAM_NET_IFACE=; ram_stage_fixups');
   assert.match(r.stdout, /^ramboot: fixups: nothing to write$/m);
   assert.equal(sb.exists('newroot/etc/systemd/network'), false);
+});
+
+test('fixups: a root with sshd and no host keys gets a drop-in that makes them before sshd -t', () => {
+  const FIX = 'ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot RAM_NET_IFACE=; ram_stage_fixups';
+  const sb = sandbox();
+  mkdirSync(sb.path('newroot/usr/sbin'), { recursive: true });
+  mkdirSync(sb.path('newroot/lib/systemd/system'), { recursive: true });
+  mkdirSync(sb.path('newroot/etc/ssh'), { recursive: true });
+  executable(sb, 'newroot/usr/sbin/sshd');
+  writeFileSync(sb.path('newroot/lib/systemd/system/ssh.service'), '[Service]\nExecStartPre=/usr/sbin/sshd -t\n');
+  const r = sb.run(FIX);
+  assert.equal(r.status, 0, r.output);
+  assert.equal(
+    sb.read('newroot/etc/systemd/system/ssh.service.d/ramboot-host-keys.conf'),
+    '# Written by ramboot at boot: the image has no host keys, so each boot makes its own.\n[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n',
+  );
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ssh\.service\.d\/ramboot-host-keys\.conf$/m);
+
+  // Keys already in the image (a deliberate choice): left alone.
+  const keyed = sandbox();
+  mkdirSync(keyed.path('newroot/usr/sbin'), { recursive: true });
+  mkdirSync(keyed.path('newroot/lib/systemd/system'), { recursive: true });
+  executable(keyed, 'newroot/usr/sbin/sshd');
+  writeFileSync(keyed.path('newroot/lib/systemd/system/ssh.service'), '');
+  keyed.write('newroot/etc/ssh/ssh_host_ed25519_key', 'x');
+  assert.equal(keyed.run(FIX).status, 0);
+  assert.equal(keyed.exists('newroot/etc/systemd/system/ssh.service.d'), false);
+
+  // sshd without systemd: a warning saying what to do.
+  const sysv = sandbox();
+  mkdirSync(sysv.path('newroot/usr/sbin'), { recursive: true });
+  executable(sysv, 'newroot/usr/sbin/sshd');
+  assert.match(sysv.run(FIX).stdout, /^ramboot: warning: fixups: the image has sshd but no ssh host keys and no systemd ssh unit: run ssh-keygen -A before sshd starts$/m);
 });
 
 test('switch: /dev /proc /sys /run moved into the new root (made if missing), then switch_root with init\'s arguments', () => {

@@ -10,8 +10,13 @@ after(() => sandboxes.forEach((s) => s.cleanup()));
 function sandbox(cmdline: string): Sandbox {
   const sb = new Sandbox({ cmdline, memTotalKiB: 2_000_000 });
   sandboxes.push(sb);
-  // Like the real module: loading zram creates zram0, whose physical block size is the page size.
-  sb.stub('modprobe', 'case "$*" in *zram*) mkdir -p "$RAM_PREFIX/sys/block/zram0/queue"; echo 4096 >"$RAM_PREFIX/sys/block/zram0/queue/physical_block_size" ;; esac');
+  // Like the real module: loading zram creates num_devices devices (zram0, ...), whose physical
+  // block size is the page size.
+  sb.stub('modprobe', `case "$*" in *zram*)
+n=1; case "$*" in *num_devices=*) n=\${2#num_devices=} ;; esac
+i=0; while [ $i -lt $n ]; do mkdir -p "$RAM_PREFIX/sys/block/zram$i/queue"; echo 4096 >"$RAM_PREFIX/sys/block/zram$i/queue/physical_block_size"; i=$((i + 1)); done ;;
+esac`);
+  sb.write('proc/cpuinfo', 'processor\t: 0\nmodel name\t: x\n\nprocessor\t: 1\nmodel name\t: x\n\nprocessor\t: 2\n');
   return sb;
 }
 const ZRAM = 'ram_stage_setup >/dev/null; ram_stage_zram';
@@ -21,7 +26,7 @@ test('zram_size_pct=25: zram and its compressor loaded, algorithm then disksize 
   const r = sb.run(ZRAM);
   assert.equal(r.status, 0, r.output);
   assert.deepEqual(sb.callLines('modprobe', 'mkswap', 'swapon'), [
-    'modprobe zram',
+    'modprobe zram num_devices=1',
     'modprobe -q lzo-rle',
     'swapon $P/dev/zram0',
   ]);
@@ -87,4 +92,58 @@ test('a failing swapon is fatal and quoted', () => {
   sb.stub('swapon', 'echo "swapon: /dev/zram0: swapon failed: Invalid argument" >&2; exit 1');
   const r = sb.run(ZRAM);
   assert.deepEqual(errorLines(r.output), ['ramboot: error: zram: swapon /dev/zram0: swapon: /dev/zram0: swapon failed: Invalid argument']);
+});
+
+test('zram_devices=cores: one device per CPU, the size split between them, each its own swap', () => {
+  const sb = sandbox('zram_size_pct=30 zram_devices=cores zram_algo=lz4');
+  const r = sb.run(ZRAM);
+  assert.equal(r.status, 0, r.output);
+  assert.deepEqual(sb.callLines('modprobe', 'swapon'), [
+    'modprobe zram num_devices=3',
+    'modprobe -q lz4',
+    'swapon $P/dev/zram0',
+    'swapon $P/dev/zram1',
+    'swapon $P/dev/zram2',
+  ]);
+  for (const i of [0, 1, 2]) {
+    assert.equal(sb.read(`sys/block/zram${i}/disksize`), '200000K\n', '30% of 2000000 kB over 3 devices');
+    assert.equal(sb.read(`sys/block/zram${i}/comp_algorithm`), 'lz4\n');
+    assert.equal(readFileSync(sb.path(`dev/zram${i}`)).subarray(4086, 4096).toString(), 'SWAPSPACE2');
+  }
+  assert.match(r.stdout, /^ramboot: zram: 585 MiB of swap on \/dev\/zram0 \/dev\/zram1 \/dev\/zram2 \(lz4, 30% of RAM\)$/m);
+});
+
+test('zram_devices=2 with zram already present: the second device comes from zram-control/hot_add', () => {
+  const sb = sandbox('zram_devices=2');
+  mkdirSync(sb.path('sys/block/zram0/queue'), { recursive: true });
+  writeFileSync(sb.path('sys/block/zram0/queue/physical_block_size'), '4096\n');
+  // Reading hot_add makes the kernel create the next device; the fake sysfs has it up front.
+  mkdirSync(sb.path('sys/class/zram-control'), { recursive: true });
+  writeFileSync(sb.path('sys/class/zram-control/hot_add'), '1\n');
+  mkdirSync(sb.path('sys/block/zram1/queue'), { recursive: true });
+  writeFileSync(sb.path('sys/block/zram1/queue/physical_block_size'), '4096\n');
+  const r = sb.run(ZRAM);
+  assert.equal(r.status, 0, r.output);
+  assert.deepEqual(sb.callLines('modprobe'), ['modprobe -q lzo-rle'], 'zram is not loaded again');
+  assert.deepEqual(sb.callLines('swapon'), ['swapon $P/dev/zram0', 'swapon $P/dev/zram1']);
+
+  const missing = sandbox('zram_devices=2');
+  mkdirSync(missing.path('sys/block/zram0/queue'), { recursive: true });
+  assert.deepEqual(errorLines(missing.run(ZRAM).output), ['ramboot: error: zram: cannot add /dev/zram1 (zram_devices=2)']);
+});
+
+test('zram_algo= the kernel does not offer falls back with a warning; a bad zram_devices is named', () => {
+  const sb = sandbox('zram_algo=zstd');
+  mkdirSync(sb.path('sys/block/zram0/queue'), { recursive: true });
+  writeFileSync(sb.path('sys/block/zram0/queue/physical_block_size'), '4096\n');
+  writeFileSync(sb.path('sys/block/zram0/comp_algorithm'), 'lzo [lzo-rle] lz4\n');
+  const r = sb.run(ZRAM);
+  assert.equal(r.status, 0, r.output);
+  assert.match(r.stdout, /^ramboot: warning: zram: this kernel has no zstd compressor \(zram_algo=; it offers: lzo \[lzo-rle\] lz4\); using lzo-rle$/m);
+  assert.equal(sb.read('sys/block/zram0/comp_algorithm'), 'lzo-rle\n');
+  assert.deepEqual(sb.callLines('modprobe'), ['modprobe -q zstd', 'modprobe -q lzo-rle']);
+
+  for (const bad of ['0', 'many', '1000']) {
+    assert.deepEqual(errorLines(sandbox(`zram_devices=${bad}`).run(ZRAM).output), [`ramboot: error: zram_devices=${bad}: not a number of devices (1-999) or cores`]);
+  }
 });

@@ -33,6 +33,7 @@ test('warnings: repeated parameter, missing rooturl, odd URL scheme', () => {
   assert.deepEqual(codes('boot=ram'), ['warning:no-rooturl']);
   assert.deepEqual(lintCmdline('boot=ram', { rooturlAddedElsewhere: true }), []);
   assert.deepEqual(codes('rooturl=ftp://h/r'), ['warning:url-scheme']);
+  assert.deepEqual(codes('rooturl=dev://LABEL=ROOTIMG/images/rootfs.squashfs,images/rootfs.squashfs,tftp://10.0.2.2/r'), []);
 });
 
 test('every shared parser case is a line lint accepts', () => {

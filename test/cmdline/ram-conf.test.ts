@@ -20,7 +20,7 @@ test('ram.conf sources under busybox sh with every default and baked value intac
   assert.equal(vars.RAM_MODULES, 'loop squashfs');
   assert.equal(vars.RAM_NOTE, "it's $(reboot)");
   assert.match(vars.RAM_PARAM_MAP ?? '', /(^| )fetch=ROOTURL( |$)/);
-  assert.equal(vars.RAM_PARAM_FLAGS, 'initrddebug ramdebug');
+  assert.equal(vars.RAM_PARAM_FLAGS, 'toram initrddebug ramdebug');
   for (const p of BOOT_PARAMS) assert.ok(conf.includes(`RAM_${p.shVar}=`), `default for ${p.name}`);
 });
 

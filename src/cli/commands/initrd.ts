@@ -1,8 +1,8 @@
 import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import { buildInitrd } from '../../initrd/build-initrd.js';
 import { renderModuleReport, type ModuleReport } from '../../initrd/add-modules.js';
-import { materializeRoot } from '../../rootfs/tar-root.js';
-import { formatBytes, parseCompressionOption, parseInteger, parseList, progressWanted } from '../options.js';
+import { withRoot } from '../with-root.js';
+import { formatBytes, parseCompressionOption, parseInteger, parseList } from '../options.js';
 
 export function addInitrdOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
   return command
@@ -10,7 +10,8 @@ export function addInitrdOptions<Args extends unknown[], Opts extends OptionValu
     .addOption(new Option('--compress-level <n>', 'compression level (default: zstd 9, gzip 9, xz 6, lz4 9)').argParser(parseInteger))
     .addOption(new Option('--modules <list>', 'extra modules: names, aliases or directory prefixes, comma-separated').argParser(parseList))
     .addOption(new Option('--omit-modules <list>', 'modules never packed, comma-separated').argParser(parseList))
-    .addOption(new Option('--busybox <file>', 'static busybox to use instead of the root\'s or this machine\'s'));
+    .addOption(new Option('--busybox <file>', 'static busybox to use instead of the root\'s or this machine\'s'))
+    .addOption(new Option('--host-only', 'pack only the device drivers this machine\'s devices (/sys/bus/*/devices/*/modalias) match, plus the force-loads'));
 }
 
 export const initrdCommand = addInitrdOptions(
@@ -20,17 +21,13 @@ export const initrdCommand = addInitrdOptions(
     .requiredOption('-o, --out <file>', 'output file')
     .option('--kver <version>', 'kernel version, when the root has several')
     .option('--rootsha256 <hex>', 'bake this rootfs sha256 into the initrd as the rootsha256= default')
-    .option('--host-only', 'pack only the device drivers this machine\'s devices (/sys/bus/*/devices/*/modalias) match, plus the force-loads')
     .option('--explain', 'print every packed module with why it is in and its firmware, and the built-in modules that satisfied a request')
     .option('--json', 'print the result (and with --explain the module report) as JSON'),
 ).action(async (opts) => {
   let report: ModuleReport | undefined;
-  const root = await materializeRoot(opts.root, { progress: progressWanted() });
-  for (const warning of root.warnings) process.stderr.write(`ramboot: warning: ${warning}\n`);
-  let result;
-  try {
-    result = await buildInitrd({
-      root: root.dir,
+  const result = await withRoot(opts.root, (dir) =>
+    buildInitrd({
+      root: dir,
       out: opts.out,
       kver: opts.kver,
       compression: opts.compress,
@@ -41,14 +38,8 @@ export const initrdCommand = addInitrdOptions(
       onModuleReport: (r) => (report = r),
       busybox: opts.busybox,
       rootfsSha256: opts.rootsha256,
-    });
-  } catch (err) {
-    if (err instanceof Error) err.message = root.relabel(err.message);
-    throw err;
-  } finally {
-    await root.cleanup();
-  }
-  for (const warning of result.warnings) process.stderr.write(`ramboot: warning: ${root.relabel(warning)}\n`);
+    }),
+  );
   if (opts.json) {
     const summary = { path: result.path, size: result.size, sha256: result.sha256, compression: result.compression, kver: result.kver, entries: result.entries };
     process.stdout.write(`${JSON.stringify({ ...summary, modules: result.modules.map((m) => m.info.name), ...(opts.explain ? { explain: report } : {}) }, null, 2)}\n`);

@@ -1,6 +1,6 @@
 import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import { buildRootfs } from '../../rootfs/build-rootfs.js';
-import { materializeRoot } from '../../rootfs/tar-root.js';
+import { withRoot } from '../with-root.js';
 import { formatBytes, parseByteSize, parseInteger, parseList, progressWanted } from '../options.js';
 
 export function addRootfsOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
@@ -17,25 +17,16 @@ export const rootfsCommand = addRootfsOptions(
     .requiredOption('--root <path>', 'root tree: a directory or a tarball (.tar, .tar.gz, .tar.zst, .tar.xz)')
     .requiredOption('-o, --out <file>', 'output file'),
 ).action(async (opts) => {
-  const root = await materializeRoot(opts.root, { progress: progressWanted() });
-  for (const warning of root.warnings) process.stderr.write(`ramboot: warning: ${warning}\n`);
-  let result;
-  try {
-    result = await buildRootfs({
-      root: root.dir,
+  const result = await withRoot(opts.root, (dir) =>
+    buildRootfs({
+      root: dir,
       out: opts.out,
       compression: opts.squashfsComp,
       level: opts.squashfsLevel,
       blockSize: opts.blockSize,
       excludeFiles: opts.excludeFile,
       progress: progressWanted(),
-    });
-  } catch (err) {
-    if (err instanceof Error) err.message = root.relabel(err.message);
-    throw err;
-  } finally {
-    await root.cleanup();
-  }
-  for (const warning of result.warnings) process.stderr.write(`ramboot: warning: ${root.relabel(warning)}\n`);
+    }),
+  );
   process.stdout.write(`${result.path}: ${formatBytes(result.size)} in ${result.seconds.toFixed(1)} s, sha256 ${result.sha256}\n`);
 });
