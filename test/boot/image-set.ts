@@ -8,16 +8,9 @@ import { join } from 'node:path';
 import { fetchDebianKernel } from '../../src/kernel/debian-kernel.ts';
 import { makeDemoRoot } from '../../src/demo/demo-root.ts';
 import { bootQemu, startQemu, type QemuBootOptions } from '../../src/boot/qemu.ts';
+import { skipWithoutQemu } from '../support/require-tool.ts';
 
-const haveQemu = (() => {
-  try {
-    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-export const skip = !haveQemu && process.env.CI !== 'true' ? 'qemu-system-x86_64 not installed (run scripts/setup.sh)' : false;
+export const skip = skipWithoutQemu();
 
 export interface BuiltSet {
   work: string;

@@ -13,16 +13,9 @@ import { fetchDebianKernel } from '../../src/kernel/debian-kernel.ts';
 import { makeDemoRoot, parseInitMarkers } from '../../src/demo/demo-root.ts';
 import { startHttpServer } from '../../src/boot/http-server.ts';
 import { bootQemu } from '../../src/boot/qemu.ts';
+import { skipWithoutQemu } from '../support/require-tool.ts';
 
-const haveQemu = (() => {
-  try {
-    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const skip = !haveQemu && process.env.CI !== 'true' ? 'qemu-system-x86_64 not installed (run scripts/setup.sh)' : false;
+const skip = skipWithoutQemu();
 
 let work: string;
 let out: string;
