@@ -181,17 +181,29 @@ ram_fetch_http() {
 		ram_fetch_cause
 		[ -z "$RAM_FETCH_FATAL" ] || return 1
 	fi
-	ram_fh_try=1
-	ram_fh_wait=$RAM_FETCH_WAIT
+	ram_fetch_retry "$1" ram_fetch_http_once
+}
+
+# One HTTP(S) attempt; -c continues a partial file, so a retry after a cut transfer resumes.
+ram_fetch_http_once() {
+	wget -q -c -O "$RAM_IMAGE" "$1" 2>"$RAM_ERR" && return 0
+	ram_fetch_cause
+	return 1
+}
+
+# Bounded retries with doubling waits: run "$2 URL" (one attempt, which sets RAM_FETCH_ERROR and,
+# when trying again cannot help, RAM_FETCH_FATAL) until it succeeds or RAM_FETCH_TRIES are spent.
+ram_fetch_retry() {
+	ram_fr_try=1
+	ram_fr_wait=$RAM_FETCH_WAIT
 	while :; do
 		RAM_FETCH_ATTEMPTS=$((RAM_FETCH_ATTEMPTS + 1))
-		wget -q -c -O "$RAM_IMAGE" "$1" 2>"$RAM_ERR" && return 0
-		ram_fetch_cause
-		[ -z "$RAM_FETCH_FATAL" ] && [ "$ram_fh_try" -lt "$RAM_FETCH_TRIES" ] || return 1
-		ram_warn "fetch: $1: $RAM_FETCH_ERROR; try $((ram_fh_try + 1)) of $RAM_FETCH_TRIES in ${ram_fh_wait}s"
-		sleep "$ram_fh_wait"
-		ram_fh_try=$((ram_fh_try + 1))
-		ram_fh_wait=$((ram_fh_wait * 2))
+		"$2" "$1" && return 0
+		[ -z "$RAM_FETCH_FATAL" ] && [ "$ram_fr_try" -lt "$RAM_FETCH_TRIES" ] || return 1
+		ram_warn "fetch: $1: $RAM_FETCH_ERROR; try $((ram_fr_try + 1)) of $RAM_FETCH_TRIES in ${ram_fr_wait}s"
+		sleep "$ram_fr_wait"
+		ram_fr_try=$((ram_fr_try + 1))
+		ram_fr_wait=$((ram_fr_wait * 2))
 	done
 }
 
@@ -242,23 +254,20 @@ ram_fetch_tftp() {
 		ram_ft_host=${ram_ft_host%:*}
 		;;
 	esac
-	ram_ft_try=1
-	ram_ft_wait=$RAM_FETCH_WAIT
-	while :; do
-		RAM_FETCH_ATTEMPTS=$((RAM_FETCH_ATTEMPTS + 1))
-		tftp -g -b 1468 -r "$ram_ft_file" -l "$RAM_IMAGE" "$ram_ft_host" "$ram_ft_port" 2>"$RAM_ERR" && return 0
-		ram_tail "$RAM_ERR"
-		RAM_FETCH_ERROR=${RAM_TAIL:-tftp failed without a message}
-		rm -f "$RAM_IMAGE"
-		case $RAM_FETCH_ERROR in
-		*"not found"* | *"access violation"*) return 1 ;;
-		esac
-		[ "$ram_ft_try" -lt "$RAM_FETCH_TRIES" ] || return 1
-		ram_warn "fetch: $1: $RAM_FETCH_ERROR; try $((ram_ft_try + 1)) of $RAM_FETCH_TRIES in ${ram_ft_wait}s"
-		sleep "$ram_ft_wait"
-		ram_ft_try=$((ram_ft_try + 1))
-		ram_ft_wait=$((ram_ft_wait * 2))
-	done
+	ram_fetch_retry "$1" ram_fetch_tftp_once
+}
+
+# One TFTP attempt of the file, host and port ram_fetch_tftp took from the URL.
+ram_fetch_tftp_once() {
+	tftp -g -b 1468 -r "$ram_ft_file" -l "$RAM_IMAGE" "$ram_ft_host" "$ram_ft_port" 2>"$RAM_ERR" && return 0
+	ram_tail "$RAM_ERR"
+	RAM_FETCH_ERROR=${RAM_TAIL:-tftp failed without a message}
+	rm -f "$RAM_IMAGE"
+	RAM_FETCH_FATAL=
+	case $RAM_FETCH_ERROR in
+	*"not found"* | *"access violation"*) RAM_FETCH_FATAL=1 ;;
+	esac
+	return 1
 }
 
 # dev://SPEC/PATH: the file PATH on a local filesystem (a disk, USB stick or CD), SPEC being

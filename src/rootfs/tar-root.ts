@@ -376,8 +376,13 @@ async function feedTarball(path: string, compression: TarCompression, counts: { 
   const output = pipeline(child.stdout! as Readable, sink);
   const [inResult, outResult] = await Promise.allSettled([input, output]);
   const result = await child;
-  // The sink's own errors first (tar parsing, a stopped extraction): zstd then dies of SIGPIPE.
-  if (outResult.status === 'rejected') throw outResult.reason;
+  // Which failure is the cause? A stopped extraction (a RambootError: an unsafe path) always is.
+  // When the tar parser failed first, the decompressor then only dies of the broken pipe. But when
+  // the decompressor failed on its own (a truncated .zst), whatever the parser saw next (an early
+  // end, a premature close) is a consequence, and which of the two settles first is a race.
+  const sinkError = outResult.status === 'rejected' ? outResult.reason : undefined;
+  const brokenPipe = result.signal === 'SIGPIPE' || /broken pipe|write error/i.test(String(result.stderr ?? ''));
+  if (sinkError !== undefined && (!result.failed || brokenPipe || sinkError instanceof RambootError)) throw sinkError;
   if (result.failed) {
     if ((result as { code?: string }).code === 'ENOENT') throw new RambootError('tool', `${tool} not found`, `apt-get install ${tool === 'xz' ? 'xz-utils' : tool}`);
     const tail = String(result.stderr ?? '').trim().split('\n').slice(-2).join(' | ');
