@@ -16,6 +16,7 @@ RAM_DEV_WAIT_CS=${RAM_DEV_WAIT_CS:-1000}
 ram_stage_fetch() {
 	if [ -z "$RAM_ROOTURL" ] && [ -n "${RAM_EMBEDDED:-}" ] && [ -f "$RAM_PREFIX$RAM_EMBEDDED" ]; then
 		ram_fetch_embedded
+		ram_fetch_layers
 		return 0
 	fi
 	[ -n "$RAM_ROOTURL" ] ||
@@ -91,6 +92,7 @@ ram_stage_fetch() {
 	ram_json "$RAM_SIZE_FROM"
 	[ -n "$RAM_SIZE_FROM" ] || RAM_JSON=null
 	ram_report memory "{\"available_kib\": $ram_fe_avail, \"reserve_kib\": $RAM_RESERVE_KB, \"overlay_min_kib\": $RAM_OVERLAY_MIN_KB, \"image_kib\": $((ram_fe_pages * 4)), \"checked_before_fetch\": $RAM_JSON, \"overlay_size\": $ram_fe_overlay}"
+	ram_fetch_layers
 }
 
 # The image the builder put into the initrd (--embed): already in RAM, so nothing is fetched or

@@ -21,8 +21,9 @@ ram_stage_mount() {
 		RAM_UPPER_WHAT="a tmpfs of size $RAM_OVERLAY_SIZE"
 	fi
 	mkdir -p "$RAM_UPPER_DIR/upper" "$RAM_UPPER_DIR/work" || ram_die "cannot create the overlay's upper and work directories"
+	ram_mount_layers "$RAM_LOWER"
 	ram_must "mounting the overlay" mount -t overlay \
-		-o "lowerdir=$RAM_LOWER,upperdir=$RAM_UPPER_DIR/upper,workdir=$RAM_UPPER_DIR/work" overlay "$RAM_NEWROOT"
+		-o "lowerdir=$RAM_LOWERDIRS,upperdir=$RAM_UPPER_DIR/upper,workdir=$RAM_UPPER_DIR/work" overlay "$RAM_NEWROOT"
 	if ! ram_resolve_in_root "$RAM_NEWROOT" "$RAM_INIT" ||
 		[ ! -f "$RAM_NEWROOT$RAM_RESOLVED" ] || [ ! -x "$RAM_NEWROOT$RAM_RESOLVED" ]; then
 		ram_die "init=$RAM_INIT: no such executable in the image from $RAM_IMAGE_URL"

@@ -65,6 +65,14 @@ export const BOOT_PARAMS: readonly BootParam[] = [
     owner: 'ramboot',
   },
   {
+    name: 'overlays',
+    shVar: 'OVERLAYS',
+    type: 'url-list',
+    default: '',
+    doc: 'Extra layers between the root image and the writable upper, comma-separated, the last on top: each a URL of the forms rooturl= takes, to a squashfs (mounted read-only) or a .tar.gz/.tgz (unpacked into RAM), fetched into RAM. rootsha256= does NOT cover them; add #sha256=HEX to a URL to have that layer checked.',
+    owner: 'ramboot',
+  },
+  {
     name: 'toram',
     shVar: 'TORAM',
     type: 'flag',

@@ -2,9 +2,23 @@
 // data, not code that writes into a staging directory: the builder turns each field into plan
 // requests, so a conflict or a missing module names the hook that asked for it. Ordering is by
 // explicit `after:` names, never by a numeric file name prefix.
-import { posix } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import { listAssets } from '../assets.js';
+import { BOOT_STAGES } from '../cmdline/params.js';
 import { inputError } from '../errors.js';
+
+/** A script the boot runs before or after one of the `ram` script's stages. */
+export interface StageScript {
+  /** `before-<stage>` or `after-<stage>`: the directory under /lib/ramboot/hooks/. */
+  when: string;
+  /** The file's name in hooks/<name>/. */
+  file: string;
+  data: Buffer;
+}
+
+/** Every `before-<stage>`, and `after-<stage>` but for switch, which never returns. */
+export const STAGE_HOOK_POINTS: readonly string[] = BOOT_STAGES.flatMap((s) => (s === 'switch' ? [`before-${s}`] : [`before-${s}`, `after-${s}`]));
 
 export interface Hook {
   name: string;
@@ -26,9 +40,31 @@ export interface Hook {
   applets: string[];
   /** Files copied from the target root to the same path in the initrd. */
   files: { path: string; optional: boolean }[];
+  /** `stageScripts`: sh scripts from hooks/<name>/ that /init runs at a stage, in listed order. */
+  stageScripts: StageScript[];
 }
 
-const KNOWN_KEYS = new Set(['description', 'after', 'modules', 'optionalModules', 'forceLoad', 'applets', 'files']);
+const KNOWN_KEYS = new Set(['description', 'after', 'modules', 'optionalModules', 'forceLoad', 'applets', 'files', 'stageScripts']);
+
+/** `"stageScripts": { "before-mount": ["x.sh"] }`: the point must be one of STAGE_HOOK_POINTS and
+ * each file a plain name that `readFile` finds next to hook.json. */
+function parseStageScripts(value: unknown, where: string, readFile: (file: string) => Buffer | undefined): StageScript[] {
+  if (value === undefined) return [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw inputError(`${where}: "stageScripts" must be an object of stage point -> list of files`);
+  }
+  return Object.entries(value).flatMap(([when, files]) => {
+    if (!STAGE_HOOK_POINTS.includes(when)) {
+      throw inputError(`${where}: "stageScripts" names unknown stage point "${when}"`, `known: ${STAGE_HOOK_POINTS.join(', ')}`);
+    }
+    return stringList(files, `${where}: "stageScripts"."${when}"`).map((file) => {
+      if (file.includes('/') || file.startsWith('.')) throw inputError(`${where}: stage script "${file}" must be a plain file name in the hook's directory`);
+      const data = readFile(file);
+      if (!data) throw inputError(`${where}: stage script "${file}" (${when}) is not in the hook's directory`);
+      return { when, file, data };
+    });
+  });
+}
 
 function stringList(value: unknown, where: string): string[] {
   if (value === undefined) return [];
@@ -38,7 +74,8 @@ function stringList(value: unknown, where: string): string[] {
   return value as string[];
 }
 
-export function parseHook(name: string, text: string): Hook {
+/** `readFile` gives a file next to hook.json (for stageScripts), or undefined when there is none. */
+export function parseHook(name: string, text: string, readFile: (file: string) => Buffer | undefined = () => undefined): Hook {
   const where = `hooks/${name}/hook.json`;
   let raw: unknown;
   try {
@@ -75,6 +112,7 @@ export function parseHook(name: string, text: string): Hook {
     forceLoad,
     applets: stringList(obj.applets, `${where}: "applets"`),
     files,
+    stageScripts: parseStageScripts(obj.stageScripts, where, readFile),
   };
 }
 
@@ -101,10 +139,30 @@ export function orderHooks(hooks: readonly Hook[]): Hook[] {
   return ordered;
 }
 
-/** The hooks that ship with ramboot (hooks/<name>/hook.json), in application order. */
-export function readShippedHooks(): Hook[] {
-  const hooks = listAssets('hooks')
+/** The hooks that ship with ramboot (hooks/<name>/hook.json), plus those of `extraDirs` (each
+ * holding <name>/hook.json, e.g. a site's or a test's own), in application order. */
+export function readShippedHooks(extraDirs: readonly string[] = []): Hook[] {
+  const assets = listAssets('hooks');
+  const byPath = new Map(assets.map((a) => [a.path, a.data]));
+  const hooks = assets
     .filter((asset) => posix.basename(asset.path) === 'hook.json')
-    .map((asset) => parseHook(posix.basename(posix.dirname(asset.path)), asset.data.toString('utf8')));
+    .map((asset) => {
+      const dir = posix.dirname(asset.path);
+      return parseHook(posix.basename(dir), asset.data.toString('utf8'), (file) => byPath.get(`${dir}/${file}`));
+    });
+  for (const extra of extraDirs) hooks.push(...readHookDir(extra));
+  const clash = hooks.find((h, i) => hooks.findIndex((o) => o.name === h.name) !== i);
+  if (clash) throw inputError(`two hooks are named ${clash.name}`, 'rename the hook directory under the extra hook dir');
   return orderHooks(hooks);
+}
+
+/** The hooks in directory `dir`: every <name>/hook.json there. */
+export function readHookDir(dir: string): Hook[] {
+  if (!existsSync(dir)) throw inputError(`hook directory ${dir} does not exist`);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'hook.json')))
+    .map((e) => {
+      const hookDir = join(dir, e.name);
+      return parseHook(e.name, readFileSync(join(hookDir, 'hook.json'), 'utf8'), (file) => (existsSync(join(hookDir, file)) ? readFileSync(join(hookDir, file)) : undefined));
+    });
 }

@@ -36,6 +36,8 @@ export interface InitrdOptions extends ModuleSelection {
   embedRootfs?: string;
   /** Seconds for every archive timestamp; default SOURCE_DATE_EPOCH or 0. */
   mtime?: number;
+  /** Directories of more hooks (<name>/hook.json) to apply with the shipped ones. */
+  extraHookDirs?: string[];
 }
 
 export interface InitrdResult {
@@ -71,6 +73,19 @@ function addBootScripts(plan: InitrdPlan): void {
   }
 }
 
+/** Stage scripts go to /lib/ramboot/hooks/<when>/NN-<hook>-<file>: NN keeps hook order (then
+ * the order listed) when /init runs the directory in name order. */
+function addStageScripts(plan: InitrdPlan, hooks: readonly Hook[]): void {
+  const counts = new Map<string, number>();
+  for (const hook of hooks) {
+    for (const script of hook.stageScripts) {
+      const n = (counts.get(script.when) ?? 0) + 1;
+      counts.set(script.when, n);
+      plan.addFile(`lib/ramboot/hooks/${script.when}/${String(n).padStart(2, '0')}-${hook.name}-${script.file}`, script.data, `hook ${hook.name}`, 0o755);
+    }
+  }
+}
+
 function addHookFiles(plan: InitrdPlan, root: string, hooks: readonly Hook[]): Promise<void[]> {
   return Promise.all(
     hooks.flatMap((hook) =>
@@ -99,7 +114,7 @@ export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
   addSkeleton(plan);
 
   // collectHooks
-  const hooks = readShippedHooks();
+  const hooks = readShippedHooks(opts.extraHookDirs);
 
   // resolveModules (+ firmware)
   const packed = await addModules(plan, opts.root, kernel.modulesDir, hooks, opts);
@@ -115,6 +130,7 @@ export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
 
   // addBootScripts
   addBootScripts(plan);
+  addStageScripts(plan, hooks);
   if (opts.embedRootfs) {
     const size = (await stat(opts.embedRootfs)).size;
     plan.add({ path: 'rootfs.squashfs', mode: 0o644, content: { kind: 'disk-file', path: opts.embedRootfs, size }, requestedBy: '--embed' });

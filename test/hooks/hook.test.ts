@@ -28,3 +28,20 @@ test('after: cycles and unknown names are errors', () => {
   assert.throws(() => orderHooks([a, b]), /cycle: a -> b -> a/);
   assert.throws(() => orderHooks([a]), /after unknown hook b/);
 });
+
+test('stageScripts: points are before-/after-<stage>, files come from the hook\'s directory', () => {
+  const files = new Map([['a.sh', Buffer.from('echo a\n')], ['b.sh', Buffer.from('echo b\n')]]);
+  const read = (f: string) => files.get(f);
+  const hook = parseHook('site', JSON.stringify({ description: 'd', stageScripts: { 'after-net': ['a.sh'], 'before-switch': ['b.sh', 'a.sh'] } }), read);
+  assert.deepEqual(hook.stageScripts.map((s) => [s.when, s.file, s.data.toString()]), [
+    ['after-net', 'a.sh', 'echo a\n'],
+    ['before-switch', 'b.sh', 'echo b\n'],
+    ['before-switch', 'a.sh', 'echo a\n'],
+  ]);
+  assert.deepEqual(parseHook('plain', '{"description":"d"}').stageScripts, []);
+  assert.throws(() => parseHook('site', '{"description":"d","stageScripts":{"before-mounting":["a.sh"]}}', read), /hooks\/site\/hook.json: "stageScripts" names unknown stage point "before-mounting"/);
+  assert.throws(() => parseHook('site', '{"description":"d","stageScripts":{"after-switch":["a.sh"]}}', read), /unknown stage point "after-switch"/);
+  assert.throws(() => parseHook('site', '{"description":"d","stageScripts":{"before-net":["gone.sh"]}}', read), /hooks\/site\/hook.json: stage script "gone.sh" \(before-net\) is not in the hook's directory/);
+  assert.throws(() => parseHook('site', '{"description":"d","stageScripts":{"before-net":["../a.sh"]}}', read), /must be a plain file name/);
+  assert.throws(() => parseHook('site', '{"description":"d","stageScripts":["a.sh"]}', read), /"stageScripts" must be an object/);
+});

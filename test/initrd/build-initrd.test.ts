@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, copyFileSync, existsSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchDebianKernel, type DebianKernel } from '../../src/kernel/debian-kernel.ts';
@@ -87,4 +87,26 @@ test('two kernels and no --kver lists both', async () => {
   copyFileSync(join(two, 'boot', `vmlinuz-${kernel.kver}`), join(two, 'boot', 'vmlinuz-9.9.9-test'));
   await assert.rejects(buildInitrd({ root: two, out: join(work, 't.img') }), new RegExp(`has 2 kernels: ${kernel.kver.replaceAll('.', '\\.')}, 9\\.9\\.9-test`));
   await assert.rejects(buildInitrd({ root: two, out: join(work, 't.img'), kver: '9.9.9-test' }), /no \/lib\/modules\/9\.9\.9-test/);
+});
+
+test('extraHookDirs: stage scripts go to /lib/ramboot/hooks/<point>/NN-<hook>-<file> in hook order; a bad point names the hook', async () => {
+  const dir = join(work, 'extra-hooks');
+  mkdirSync(join(dir, 'site-b'), { recursive: true });
+  mkdirSync(join(dir, 'site-a'), { recursive: true });
+  writeFileSync(join(dir, 'site-a/hook.json'), JSON.stringify({ description: 'a', after: ['site-b'], stageScripts: { 'before-mount': ['x.sh'] } }));
+  writeFileSync(join(dir, 'site-a/x.sh'), 'echo A\n');
+  writeFileSync(join(dir, 'site-b/hook.json'), JSON.stringify({ description: 'b', stageScripts: { 'before-mount': ['y.sh'], 'after-fetch': ['z.sh'] } }));
+  writeFileSync(join(dir, 'site-b/y.sh'), 'echo B\n');
+  writeFileSync(join(dir, 'site-b/z.sh'), 'echo Z\n');
+  const result = await buildInitrd({ root, out: join(work, 'hooks.img'), extraHookDirs: [dir] });
+  assert.ok(result.hooks.indexOf('site-b') < result.hooks.indexOf('site-a'));
+  const scripts = [...unpack(result.path).entries()].filter(([p, e]) => p.startsWith('lib/ramboot/hooks/') && e.type === 'file');
+  assert.deepEqual(scripts.map(([p, e]) => [p, e.data.toString(), e.mode & 0o777]), [
+    ['lib/ramboot/hooks/after-fetch/01-site-b-z.sh', 'echo Z\n', 0o755],
+    ['lib/ramboot/hooks/before-mount/01-site-b-y.sh', 'echo B\n', 0o755],
+    ['lib/ramboot/hooks/before-mount/02-site-a-x.sh', 'echo A\n', 0o755],
+  ]);
+
+  writeFileSync(join(dir, 'site-a/hook.json'), JSON.stringify({ description: 'a', stageScripts: { 'before-mounting': ['x.sh'] } }));
+  await assert.rejects(buildInitrd({ root, out: join(work, 'bad.img'), extraHookDirs: [dir] }), /hooks\/site-a\/hook.json: "stageScripts" names unknown stage point "before-mounting"/);
 });
