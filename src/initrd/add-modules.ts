@@ -11,6 +11,7 @@ import type { Hook } from '../hooks/hook.js';
 import { decompressFile } from '../kmod/batch-decompress.js';
 import { isDeviceDriver, matchModaliases, sysfsModaliasProbe, type ModaliasProbe } from '../kmod/host-probe.js';
 import {
+  canonicalModuleName,
   packedModulePath,
   readModuleFile,
   readModuleIndex,
@@ -44,10 +45,9 @@ export interface SelectedRequest extends ModuleRequest {
   origin: RequestOrigin;
 }
 
-const canonical = (name: string) => name.replaceAll('-', '_');
 
 export function moduleRequests(hooks: readonly Hook[], selection: ModuleSelection): SelectedRequest[] {
-  const omitted = new Set((selection.omit ?? []).map(canonical));
+  const omitted = new Set((selection.omit ?? []).map(canonicalModuleName));
   const requests: SelectedRequest[] = [];
   for (const hook of hooks) {
     for (const spec of hook.modules) {
@@ -57,7 +57,7 @@ export function moduleRequests(hooks: readonly Hook[], selection: ModuleSelectio
     for (const spec of hook.optionalModules) requests.push({ spec, optional: true, reason: `hook ${hook.name} (if present)`, origin: 'optional' });
   }
   for (const spec of selection.add ?? []) requests.push({ spec, reason: '--modules', origin: 'cli' });
-  return requests.filter((r) => !omitted.has(canonical(r.spec)));
+  return requests.filter((r) => !omitted.has(canonicalModuleName(r.spec)));
 }
 
 export interface NotOnHost {
@@ -127,7 +127,7 @@ export function resolveModuleSelection(
       'install the matching kernel modules package into the root, or drop the request',
     );
   }
-  const omitted = new Set((selection.omit ?? []).map(canonical));
+  const omitted = new Set((selection.omit ?? []).map(canonicalModuleName));
   const needed = resolution.modules.filter((m) => omitted.has(m.info.name));
   if (needed.length > 0) {
     const first = needed[0]!;

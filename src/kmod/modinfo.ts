@@ -3,18 +3,11 @@
 // firmware, softdep); padding between strings is runs of NULs.
 import { readElfSection, type ReadAt } from './elf-section.js';
 import { inputError } from '../errors.js';
+import type { ModuleInfo } from './types.js';
 
-export interface Modinfo {
-  /** `name=` as modpost wrote it (absent in old kernels); the file name is authoritative. */
-  name: string | undefined;
-  depends: string[];
-  softdepPre: string[];
-  softdepPost: string[];
-  /** Modules an initramfs should carry but nobody loads eagerly (`weakdep=`, Linux 6.10+). */
-  weakdeps: string[];
-  aliases: string[];
-  firmware: string[];
-}
+/** What .modinfo says: the module facts of ModuleInfo, with the name as written (`name=` is
+ * absent in old kernels; the file name is authoritative) and no path. */
+export type Modinfo = Omit<ModuleInfo, 'name' | 'path'> & { name: string | undefined };
 
 /** `lzo-rle` -> `lzo_rle`: the kernel and kmod treat '-' and '_' in module names alike. */
 export const canonicalModuleName = (name: string): string => name.replaceAll('-', '_');
