@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every test/**/*.test.ts under node:test with tsx. Node 20's --test takes no globs,
-// so the files are listed here. Extra arguments narrow the run: `npm test -- cpio kmod`.
+// so the files are listed here. Extra arguments narrow the run: `npm test -- cpio kmod`. Files run one
+// at a time: several boot QEMU, and in parallel runs one tar-root case failed only in CI.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,5 +20,5 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

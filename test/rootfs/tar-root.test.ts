@@ -162,7 +162,7 @@ async function craft(name: string, entries: Array<Partial<tarStream.Header> & { 
 async function rejects(path: string, pattern: RegExp): Promise<void> {
   await assert.rejects(materializeRoot(path, { progress: false }), (err: unknown) => {
     assert.ok(err instanceof RambootError, String(err));
-    assert.equal(err.code, 'input');
+    assert.equal(err.code, 'input', err.message);
     assert.match(err.message, pattern);
     assert.ok(!err.message.includes('\n'));
     return true;
