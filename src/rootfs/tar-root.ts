@@ -220,7 +220,7 @@ async function unpackTarball(path: string, compression: TarCompression, dir: str
     await writer.abort();
     extract.destroy(new Error('stopped'));
     await feeding;
-    throw renameError(err, label, relabel, counts.lastEntry);
+    throw renameError(err, label, relabel, counts.lastEntry, tap.endSeen);
   } finally {
     meter?.stop();
   }
@@ -405,14 +405,17 @@ function drainOrClose(stream: tarStream.Extract): Promise<void> {
 }
 
 /** tar-stream's plain Errors -> coded one-liners; TreeWriter's relabelled to the tarball. */
-function renameError(err: unknown, label: string, relabel: (text: string) => string, lastEntry: string): unknown {
+function renameError(err: unknown, label: string, relabel: (text: string) => string, lastEntry: string, endSeen: boolean): unknown {
   const after = lastEntry ? ` (after entry '${lastEntry}')` : ' (before the first entry)';
   if (err instanceof ExtractError) {
     return new ExtractError(err.id, relabel(err.message.slice(err.id.length + 2)), err.hint, { cause: err, code: err.code });
   }
   if (err instanceof RambootError) return new RambootError(err.code, relabel(err.message), err.hint, { cause: err });
   const message = err instanceof Error ? err.message : String(err);
-  if (/Unexpected end of data/.test(message)) {
+  // When the parser stops under an entry, the entry's own stream reports only a teardown, which
+  // can arrive before the parser's "Unexpected end of data": without an end-of-archive block in
+  // the bytes read, that is the same truncation.
+  if (/Unexpected end of data/.test(message) || (!endSeen && /Stream was destroyed|Premature close/.test(message))) {
     return new ExtractError('E-TRUNCATED', `${label}: the tar archive ends in the middle of an entry${after}`, 'the tarball was cut short (an interrupted download or write?)');
   }
   if (/Invalid tar header|Header exceeds/.test(message)) {
