@@ -4,48 +4,31 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fetchDebianKernel, type DebianKernel } from '../../src/kernel/debian-kernel.ts';
-import { makeDemoRoot, parseInitMarkers } from '../../src/demo/demo-root.ts';
+import { parseInitMarkers } from '../../src/demo/demo-root.ts';
 import { startHttpServer } from '../../src/boot/http-server.ts';
-import { bootQemu, startQemu } from '../../src/boot/qemu.ts';
-import { skipWithoutQemu } from '../support/require-tool.ts';
+import { buildSet, skip, type BuiltSet } from './image-set.ts';
 
-const skip = skipWithoutQemu();
-
-let work: string;
+let set: BuiltSet;
 let out: string;
-let kernel: DebianKernel;
-let server: Awaited<ReturnType<typeof startHttpServer>>;
 let cmdline: string;
+let server: Awaited<ReturnType<typeof startHttpServer>>;
 
 before(async () => {
   if (skip) return;
-  work = mkdtempSync(join(tmpdir(), 'ramboot-boot-'));
-  kernel = await fetchDebianKernel('cloud-amd64');
-  const root = await makeDemoRoot({ dir: join(work, 'root'), kernel, stamp: 'boot-test' });
-  out = join(work, 'out');
-  execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'build', '--root', root, '--out', out], { stdio: ['ignore', 'inherit', 'inherit'] });
-  cmdline = readFileSync(join(out, 'cmdline.txt'), 'utf8').trim();
+  set = await buildSet('boot-test');
+  ({ out, cmdline } = set);
   server = await startHttpServer(out);
 });
 
 after(async () => {
   await server?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
+  set?.cleanup();
 });
 
 function boot(extra: string, until: RegExp, memoryMiB = 1024) {
-  return bootQemu({
-    kernel: join(out, 'vmlinuz'),
-    initrd: join(out, 'initrd.img'),
-    append: `${cmdline} console=ttyS0 rooturl=${server.url('/rootfs.squashfs')} ${extra}`.trim(),
-    memoryMiB,
-    until,
-    timeoutMs: 180_000,
-  });
+  return set.boot(`rooturl=${server.url('/rootfs.squashfs')} ${extra}`.trim(), until, { memoryMiB, timeoutMs: 180_000 });
 }
 
 test('the image set has the five files and a cmdline.txt the boot script understands', { skip }, () => {
@@ -84,13 +67,7 @@ test('a wrong rootsha256 stops the boot with the checksum message and mounts not
 });
 
 test('initrddebug=y opens a shell before the switch; leaving it continues the boot (zram_size_pct=25)', { skip }, async () => {
-  const qemu = startQemu({
-    kernel: join(out, 'vmlinuz'),
-    initrd: join(out, 'initrd.img'),
-    append: `${cmdline} console=ttyS0 rooturl=${server.url('/rootfs.squashfs')} initrddebug=y zram_size_pct=25`,
-    memoryMiB: 1024,
-    timeoutMs: 180_000,
-  });
+  const qemu = set.start(`rooturl=${server.url('/rootfs.squashfs')} initrddebug=y zram_size_pct=25`, { timeoutMs: 180_000 });
   try {
     await qemu.waitFor(/initrddebug.*shell/i, 150_000);
     qemu.send('echo SHELL-$((6*7))\n');
