@@ -3,13 +3,15 @@
 # (both parsers pass test/fixtures/cmdline-cases.json). Names, aliases, flags and defaults come
 # from /etc/ram.conf (RAM_PARAM_MAP, RAM_PARAM_FLAGS, RAM_<VAR>), never from this file.
 
-# Blanks as the kernel's isspace() sees them. The newline sits inside so $() keeps it.
-RAM_BLANKS=$(printf ' \t\n\r\v\f')
+# Blanks as the kernel's isspace() sees them (lib/ctype.c): the ASCII ones and byte 0xA0, which
+# splits a UTF-8 U+00A0 (C2 A0) after its C2 (see KERNEL_BLANKS in src/cmdline/parse.ts). ash
+# splits and matches bytes. The newline sits inside so $() keeps it.
+RAM_BLANKS=$(printf ' \t\n\r\v\f\240')
 
-# The only reader of /proc/cmdline: tests point RAM_PREFIX at a fake /proc.
+# The only reader of /proc/cmdline: tests point RAM_PREFIX at a fake /proc. All of it: a newline
+# inside the command line is a blank to the kernel, not its end.
 ram_read_cmdline() {
-	RAM_CMDLINE=
-	IFS= read -r RAM_CMDLINE <"$RAM_PREFIX/proc/cmdline" || [ -n "$RAM_CMDLINE" ]
+	RAM_CMDLINE=$(cat "$RAM_PREFIX/proc/cmdline")
 }
 
 # ram.conf's defaults, then the command line over them.
@@ -42,6 +44,7 @@ ram_lookup_param() {
 # so a `*` in a value stays a `*`.
 ram_parse_cmdline() {
 	RAM_FLAG_VARS=
+	RAM_PARAM_GIVEN=
 	for ram_pc_name in $RAM_PARAM_FLAGS; do
 		ram_lookup_param "$ram_pc_name" && RAM_FLAG_VARS="$RAM_FLAG_VARS $RAM_PARAM_VAR"
 	done
@@ -104,6 +107,8 @@ ram_end_word() {
 
 # One word: `--` ends the kernel's part (the rest is init's); `name` or `name=value` of a known
 # parameter sets its variable; the last one wins; unknown words belong to someone else.
+# RAM_PARAM_GIVEN lists the variables the command line set, so the checks can tell an empty
+# `rootsha256=` from the table's empty default.
 ram_cmdline_word() {
 	[ -z "$RAM_CMDLINE_END" ] || return 0
 	case $1 in
@@ -136,4 +141,5 @@ ram_cmdline_word() {
 		;;
 	esac
 	eval "RAM_$RAM_PARAM_VAR=\$ram_cw_value"
+	RAM_PARAM_GIVEN="$RAM_PARAM_GIVEN $RAM_PARAM_VAR"
 }

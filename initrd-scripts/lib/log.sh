@@ -7,6 +7,10 @@ RAM_LVL_ERR=3
 RAM_LVL_WARN=4
 RAM_LVL_INFO=6
 
+# A newline, for IFS and for lists kept one item per line.
+RAM_NL='
+'
+
 # One line to the console and to the kernel log. The kernel itself prints a /dev/kmsg record on
 # the console when its level is below console_loglevel, so the line is echoed only when the kernel
 # will not show it: the console gets each line once and dmesg (or netconsole) gets them all.

@@ -14,8 +14,6 @@ RAM_COLDPLUG_ROUNDS=${RAM_COLDPLUG_ROUNDS:-8}
 # Modaliases handed to modprobe so far, one per line: each is tried once per boot, so a later
 # stage can call ram_coldplug again and only new devices cost anything.
 RAM_COLDPLUG_SEEN=
-RAM_NL='
-'
 
 ram_stage_modules() {
 	if [ -n "$RAM_KVER" ] && [ "$RAM_KVER" != "$RAM_OSRELEASE" ]; then

@@ -192,7 +192,7 @@ ram_valid() {
 }
 
 # RAM_NET_PREFIX as a prefix length, from a length, a dotted netmask or nothing (then classful,
-# as the kernel does for ip=).
+# as the kernel does for ip=). Called after RAM_NET_IP passed ram_check_ipv4.
 ram_net_prefix() {
 	case $RAM_NET_PREFIX in
 	'')
@@ -200,12 +200,17 @@ ram_net_prefix() {
 		if [ "$ram_np_first" -lt 128 ]; then RAM_NET_PREFIX=8; elif [ "$ram_np_first" -lt 192 ]; then RAM_NET_PREFIX=16; else RAM_NET_PREFIX=24; fi
 		;;
 	*.*)
+		ram_check_ipv4 "$RAM_NET_PREFIX" || ram_die "net: $RAM_NET_IFACE: netmask $RAM_NET_PREFIX is not a netmask ($RAM_NET_HOW)"
 		ram_np_mask=$RAM_NET_PREFIX
+		ram_np_rest=$RAM_NET_PREFIX.
 		RAM_NET_PREFIX=0
-		set -f
-		ram_np_ifs=$IFS
-		IFS=.
-		for ram_np_octet in $ram_np_mask; do
+		# Ones, then zeros: after the first octet below 255 every octet must be 0.
+		ram_np_open=1
+		while [ -n "$ram_np_rest" ]; do
+			ram_np_octet=${ram_np_rest%%.*}
+			ram_np_rest=${ram_np_rest#*.}
+			[ -n "$ram_np_open" ] || [ "$ram_np_octet" = 0 ] ||
+				ram_die "net: $RAM_NET_IFACE: netmask $ram_np_mask is not a netmask ($RAM_NET_HOW)"
 			case $ram_np_octet in
 			255) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 8)) ;;
 			254) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 7)) ;;
@@ -216,35 +221,48 @@ ram_net_prefix() {
 			192) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 2)) ;;
 			128) RAM_NET_PREFIX=$((RAM_NET_PREFIX + 1)) ;;
 			0) ;;
-			*) ram_die "net: netmask $ram_np_mask is not a netmask" ;;
+			*) ram_die "net: $RAM_NET_IFACE: netmask $ram_np_mask is not a netmask ($RAM_NET_HOW)" ;;
 			esac
+			[ "$ram_np_octet" = 255 ] || ram_np_open=
 		done
-		IFS=$ram_np_ifs
-		set +f
 		;;
-	*[!0-9]*) ram_die "net: netmask $RAM_NET_PREFIX is not a netmask" ;;
-	*) [ "$RAM_NET_PREFIX" -le 32 ] || ram_die "net: prefix length $RAM_NET_PREFIX is over 32" ;;
+	*)
+		ram_check_uint "$RAM_NET_PREFIX" 32 ||
+			ram_die "net: $RAM_NET_IFACE: '$RAM_NET_PREFIX' is neither a netmask nor a prefix length 0..32 ($RAM_NET_HOW)"
+		;;
 	esac
 }
 
+# RAM_NET_DNS = the IPv4 addresses of the list $1, in order; anything else is dropped.
+ram_net_dns() {
+	RAM_NET_DNS=
+	set -f
+	# shellcheck disable=SC2086 # a blank-separated list
+	set -- $1
+	set +f
+	for ram_nd_server; do
+		ram_check_ipv4 "$ram_nd_server" && RAM_NET_DNS="$RAM_NET_DNS${RAM_NET_DNS:+ }$ram_nd_server"
+	done
+}
+
 # Configure RAM_NET_IFACE from RAM_NET_* (a lease or the static fields): address, default route,
-# the initrd's resolv.conf (busybox wget resolves through it) and the hostname.
+# the initrd's resolv.conf (busybox wget resolves through it) and the hostname. Addresses are
+# dotted quads without leading zeros (ip reads 010.0.0.1 as octal, 8.0.0.1); an optional field
+# that is not valid is dropped, a missing address or a bad netmask stops the boot.
 ram_net_apply() {
-	ram_valid '0-9.' "$RAM_NET_IP" ||
+	ram_check_ipv4 "$RAM_NET_IP" ||
 		ram_die "net: $RAM_NET_IFACE: '$RAM_NET_IP' is not an IPv4 address ($RAM_NET_HOW)"
 	ram_net_prefix
-	ram_valid '0-9.' "$RAM_NET_ROUTER" || RAM_NET_ROUTER=
-	ram_valid '0-9. ' "$RAM_NET_DNS" || RAM_NET_DNS=
+	ram_check_ipv4 "$RAM_NET_ROUTER" || RAM_NET_ROUTER=
+	ram_net_dns "$RAM_NET_DNS"
 	ram_valid 'A-Za-z0-9. -' "$RAM_NET_SEARCH" || RAM_NET_SEARCH=
 	ram_valid 'A-Za-z0-9.-' "$RAM_NET_HOSTNAME" || RAM_NET_HOSTNAME=
-	ram_valid '0-9' "$RAM_NET_MTU" || RAM_NET_MTU=
+	# RFC 791's least MTU to the largest an IPv4 packet can be.
+	{ ram_check_uint "$RAM_NET_MTU" 65535 && [ "$RAM_NET_MTU" -ge 68 ]; } || RAM_NET_MTU=
 	# The next-server and boot file only ever become part of a URL (relative rooturl=).
-	ram_valid '0-9.' "$RAM_NET_SERVER" || RAM_NET_SERVER=
-	ram_valid '0-9.' "$RAM_NET_SERVERID" || RAM_NET_SERVERID=
+	ram_check_ipv4 "$RAM_NET_SERVER" || RAM_NET_SERVER=
+	ram_check_ipv4 "$RAM_NET_SERVERID" || RAM_NET_SERVERID=
 	ram_valid 'A-Za-z0-9./:_~%+=@-' "$RAM_NET_BOOTFILE" || RAM_NET_BOOTFILE=
-	# shellcheck disable=SC2086 # squeeze the blanks of a list
-	set -- $RAM_NET_DNS
-	RAM_NET_DNS=$*
 	[ -z "$RAM_NET_MTU" ] ||
 		ram_must "net: $RAM_NET_IFACE: mtu $RAM_NET_MTU" ip link set dev "$RAM_NET_IFACE" mtu "$RAM_NET_MTU"
 	ram_must "net: $RAM_NET_IFACE: adding $RAM_NET_IP/$RAM_NET_PREFIX" \

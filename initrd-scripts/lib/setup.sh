@@ -37,19 +37,24 @@ ram_stage_setup() {
 	ram_report kernel "$RAM_JSON"
 }
 
-# Values the later stages rely on; each message names the parameter as it is spelt on the
+# Every parameter against its row of the table's checks (RAM_PARAM_RULES, rendered from
+# src/cmdline/params.ts into /etc/ram.conf; lib/validate.sh applies a row): the same rules
+# `ramboot cmdline lint` applies, checked once here so no later stage does arithmetic with, or
+# mounts with, a value nobody checked. Each message names the parameter as it is spelt on the
 # command line.
 ram_check_params() {
 	[ "$RAM_BOOT" = ram ] || ram_die "boot=$RAM_BOOT: this initrd only boots boot=ram"
-	case $RAM_ZRAM_SIZE_PCT in
-	'' | *[!0-9]*) ram_die "zram_size_pct=$RAM_ZRAM_SIZE_PCT: not a whole number (0 turns zram off)" ;;
-	esac
-	[ "$RAM_ZRAM_SIZE_PCT" -le 400 ] || ram_die "zram_size_pct=$RAM_ZRAM_SIZE_PCT: more than 400"
-	case " n y $RAM_STAGES " in
-	*" $RAM_INITRDDEBUG "*) ;;
-	*)
-		ram_warn "initrddebug=$RAM_INITRDDEBUG is not y, n or a stage ($RAM_STAGES); stopping before switch"
-		RAM_INITRDDEBUG=y
-		;;
-	esac
+	if [ -z "${RAM_PARAM_RULES:-}" ] || [ -z "${RAM_STAGES:-}" ]; then
+		ram_die "/etc/ram.conf has no RAM_PARAM_RULES or RAM_STAGES: rebuild the initrd with this ramboot"
+	fi
+	set -f
+	ram_ck_ifs=$IFS
+	IFS=$RAM_NL
+	for ram_ck_row in $RAM_PARAM_RULES; do
+		IFS=$ram_ck_ifs
+		# shellcheck disable=SC2086 # a row is blank-separated words
+		ram_check_param $ram_ck_row
+	done
+	IFS=$ram_ck_ifs
+	set +f
 }

@@ -3,9 +3,6 @@
 # before the switch so it is the first swap: the kernel gives later swaps lower priorities, so a
 # disk swap the root adds only takes what zram cannot (busybox swapon has no -p).
 
-# Compressors tried, in order, when zram_algo= names one the kernel cannot offer.
-RAM_ZRAM_FALLBACKS='lzo-rle lzo lz4 zstd'
-
 ram_stage_zram() {
 	if [ "$RAM_ZRAM_SIZE_PCT" -eq 0 ]; then
 		ram_log "zram: off (zram_size_pct=0)"
@@ -58,7 +55,8 @@ ram_zram_count() {
 }
 
 # RAM_ZRAM_USED = zram_algo= when the kernel offers it, else the first fallback it offers, with a
-# warning. The compressor may be a module (lzo-rle is, on Debian) or built in, so a failed
+# warning. The fallbacks are zram_algo='s choices in the table's order (RAM_ZRAM_ALGO_VALUES, from
+# /etc/ram.conf). The compressor may be a module (lzo-rle is, on Debian) or built in, so a failed
 # modprobe means nothing; comp_algorithm lists what the kernel can use, the current one in [].
 ram_zram_algo() {
 	modprobe -q "$RAM_ZRAM_ALGO" 2>/dev/null
@@ -67,7 +65,7 @@ ram_zram_algo() {
 	case " $ram_za_list " in
 	"  " | *" $RAM_ZRAM_ALGO "* | *" [$RAM_ZRAM_ALGO] "*) return 0 ;;
 	esac
-	for ram_za_algo in $RAM_ZRAM_FALLBACKS; do
+	for ram_za_algo in $RAM_ZRAM_ALGO_VALUES; do
 		modprobe -q "$ram_za_algo" 2>/dev/null
 		ram_za_list=$(cat "$1" 2>/dev/null)
 		case " $ram_za_list " in
@@ -78,7 +76,7 @@ ram_zram_algo() {
 			;;
 		esac
 	done
-	ram_die "zram: this kernel offers none of $RAM_ZRAM_ALGO $RAM_ZRAM_FALLBACKS for zram (it lists: $ram_za_list)"
+	ram_die "zram: this kernel offers none of $RAM_ZRAM_ALGO $RAM_ZRAM_ALGO_VALUES for zram (it lists: $ram_za_list)"
 }
 
 # Device $1 (zram0, ...): compressor, then size (the order zram requires), header, swapon.

@@ -1,8 +1,9 @@
 // A read-only static file server for boot tests and `ramboot demo`. It binds 127.0.0.1 only:
 // QEMU's user-mode network (slirp) reaches it from the guest as 10.0.2.2, and nothing off this
 // machine can. Range requests (206/416) and HEAD are supported, because the boot script resumes
-// interrupted downloads; faults (a status for a path, a connection cut after N bytes) let tests
-// drive the boot script's failure paths. Every request is logged in `requests`.
+// interrupted downloads; faults (a status for a path, a connection cut after N bytes, a transfer
+// that stops after N bytes with the connection held open, a path that is never answered) let
+// tests drive the boot script's failure paths. Every request is logged in `requests`.
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,6 +22,13 @@ export interface HttpFaults {
   cutAfterBytes?: number;
   /** Cut only the next N GETs (then serve normally), so a retry can succeed. Default: all. */
   cutTimes?: number;
+  /** Stop sending after this many body bytes of a GET and keep the connection open, silent,
+   * until the client gives up (or the server closes): a stalled transfer, not a cut one. */
+  stallAfterBytes?: number;
+  /** Stall only the next N GETs (then serve normally). Default: all. */
+  stallTimes?: number;
+  /** Accept requests for these paths and never answer them, not even with headers. */
+  silentPaths?: Set<string>;
 }
 
 export interface HttpServerOptions extends HttpFaults {
@@ -36,6 +44,8 @@ export interface HttpRequestRecord {
   bytes: number;
   range?: string;
   cut?: boolean;
+  /** Left hanging by stallAfterBytes or silentPaths. */
+  stalled?: boolean;
 }
 
 export interface HttpServer {
@@ -110,9 +120,13 @@ export async function startHttpServer(dir: string, opts: HttpServerOptions = {})
     const record: HttpRequestRecord = { method, path, status: 0, bytes: 0 };
     if (req.headers.range) record.range = req.headers.range;
     requests.push(record);
-    res.on('close', () => log?.(`${method} ${path} ${record.status} ${record.bytes} B${record.cut ? ' (cut)' : ''}`));
+    res.on('close', () => log?.(`${method} ${path} ${record.status} ${record.bytes} B${record.cut ? ' (cut)' : ''}${record.stalled ? ' (stalled)' : ''}`));
 
     if (method !== 'GET' && method !== 'HEAD') return sendText(res, 405, 'read-only server\n', record, { allow: 'GET, HEAD' });
+    if (faults.silentPaths?.has(path)) {
+      record.stalled = true;
+      return;
+    }
     const failStatus = faults.failPaths?.get(path);
     if (failStatus !== undefined) return sendText(res, failStatus, `injected ${failStatus}\n`, record);
     const file = await resolveFile(root, path);
@@ -132,14 +146,23 @@ export async function startHttpServer(dir: string, opts: HttpServerOptions = {})
 
     const cut = faults.cutAfterBytes !== undefined && (faults.cutTimes === undefined || faults.cutTimes > 0);
     if (cut && faults.cutTimes !== undefined) faults.cutTimes -= 1;
-    const sendLength = cut ? Math.min(length, faults.cutAfterBytes!) : length;
+    const stall = !cut && faults.stallAfterBytes !== undefined && (faults.stallTimes === undefined || faults.stallTimes > 0);
+    if (stall && faults.stallTimes !== undefined) faults.stallTimes -= 1;
+    const sendLength = cut ? Math.min(length, faults.cutAfterBytes!) : stall ? Math.min(length, faults.stallAfterBytes!) : length;
     if (sendLength === 0) {
+      if (stall) return void (record.stalled = true);
       record.cut = true;
       return void res.socket?.destroy();
     }
     const stream = createReadStream(file, { start, end: start + sendLength - 1 });
     stream.on('data', (chunk) => (record.bytes += chunk.length));
     stream.on('error', () => res.destroy());
+    if (stall) {
+      // The bytes go out, then nothing: the response stays open until the client hangs up.
+      stream.pipe(res, { end: false });
+      stream.on('end', () => (record.stalled = true));
+      return;
+    }
     if (!cut) return void stream.pipe(res);
     // Send the first bytes, then end the TCP connection short of the promised content-length.
     stream.pipe(res, { end: false });

@@ -1,31 +1,10 @@
-// Flag parsing shared by build, initrd and rootfs, so the same option means the same thing.
-import { InvalidArgumentError } from '@commander-js/extra-typings';
-import { COMPRESSIONS, parseCompression, type Compression } from '../compress/codecs.js';
+// Helpers shared by the CLI commands. The builder's flags themselves come from one table,
+// src/settings/builder-settings.ts; the value parsers live beside it and are re-exported here
+// for the other commands (ls, extract, diff, demo).
+import { formatBytes } from '../util/disk-space.js';
 
-export function parseList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
-}
-
-export function parseInteger(value: string): number {
-  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('not a whole number.');
-  return Number(value);
-}
-
-/** 128K, 1M, 131072 -> bytes. */
-export function parseByteSize(value: string): number {
-  const match = /^(\d+)([KMG]?)$/i.exec(value);
-  if (!match) throw new InvalidArgumentError('use bytes or a K/M/G suffix, e.g. 1M.');
-  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
-  return Number(match[1]) * unit;
-}
-
-export function parseCompressionOption(value: string): Compression {
-  try {
-    return parseCompression(value);
-  } catch {
-    throw new InvalidArgumentError(`use one of ${COMPRESSIONS.join(', ')}.`);
-  }
-}
+export { parseByteSize, parseCompressionOption, parseInteger, parseList } from '../settings/value-parsers.js';
+export { formatBytes };
 
 /** Progress goes to a terminal only; in pipes and CI the tools stay quiet. */
 export function progressWanted(): boolean {
@@ -34,16 +13,4 @@ export function progressWanted(): boolean {
 
 export function progressLine(text: string): void {
   if (progressWanted()) process.stderr.write(`ramboot: ${text}\n`);
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }

@@ -1,5 +1,6 @@
 // What a command line means to the ram script: every parameter's effective value, where it came
 // from, and what it does; words that are not ours are listed as the kernel's or init's.
+import { handOffWords, INIT_ARG_ROOM, INIT_ENV_ROOM, type InitHandoff } from './init-handoff.js';
 import { BOOT_PARAMS } from './params.js';
 import { parseCmdline } from './parse.js';
 
@@ -14,6 +15,8 @@ export interface Explanation {
   params: ExplainedParam[];
   /** Words the ram script ignores: kernel parameters, or arguments for init. */
   others: string[];
+  /** Where the kernel puts every word: its own, a module's, init's arguments or environment. */
+  handoff: InitHandoff;
 }
 
 export function explainCmdline(cmdline: string): Explanation {
@@ -26,6 +29,7 @@ export function explainCmdline(cmdline: string): Explanation {
       doc: p.doc,
     })),
     others: parsed.unknown.map((w) => (w.value === undefined ? w.key : `${w.key}=${w.value}`)),
+    handoff: handOffWords(cmdline),
   };
 }
 
@@ -36,5 +40,10 @@ export function renderExplanation(explanation: Explanation): string {
     return `${setting.padEnd(width + 8)} ${p.source === 'default' ? '[default] ' : ''}${p.doc}`;
   });
   if (explanation.others.length > 0) lines.push(`not ramboot parameters (kernel or init): ${explanation.others.join(' ')}`);
+  const h = explanation.handoff;
+  if (h.kernel.length > 0) lines.push(`kept by the kernel: ${h.kernel.join(' ')}`);
+  if (h.module.length > 0) lines.push(`module parameters (left in /proc/cmdline, not passed to init): ${h.module.join(' ')}`);
+  lines.push(`init's arguments (${h.args.length} of at most ${INIT_ARG_ROOM}): ${h.args.join(' ') || '(none)'}`);
+  lines.push(`init's environment besides HOME and TERM (${h.env.length} of at most ${INIT_ENV_ROOM}): ${h.env.join(' ') || '(none)'}`);
   return `${lines.join('\n')}\n`;
 }

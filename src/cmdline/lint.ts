@@ -1,6 +1,9 @@
 // Checking a kernel command line against the parameter table before it reaches a fleet: a
 // misspelled parameter is silently ignored at boot (the kernel hands unknown words to init),
 // so the place to catch `zram_size_pc=25` is here.
+import { checkInitHandoff } from './init-handoff.js';
+import { checkLineLength, kernelLineFor, type NetbootFormat } from './loader-line.js';
+import { renderLoaderArgs } from './loader-quoting.js';
 import { BOOT_PARAMS, findParam, normalizeParamName, type BootParam } from './params.js';
 import { splitCmdline } from './parse.js';
 
@@ -25,7 +28,10 @@ export function checkValue(param: BootParam, value: string | undefined): string 
       return YES_NO.has(value) ? undefined : `${param.name}=${value}: use y or n`;
     case 'int': {
       const n = Number(value);
-      if (!/^-?\d+$/.test(value)) return `${param.name}=${value}: not a whole number`;
+      if (param.values?.includes(value)) return undefined;
+      // As the boot checks it (lib/validate.sh): no leading zero (busybox sh reads 08 as bad
+      // octal) and at most 18 digits (more could wrap a 64-bit integer).
+      if (!/^(0|-?[1-9]\d{0,17})$/.test(value)) return `${param.name}=${value}: not a whole number${param.values ? ` (nor ${param.values.join(', ')})` : ''}`;
       if ((param.min !== undefined && n < param.min) || (param.max !== undefined && n > param.max)) {
         return `${param.name}=${value}: out of range ${param.min}..${param.max}`;
       }
@@ -35,12 +41,15 @@ export function checkValue(param: BootParam, value: string | undefined): string 
       if (param.name === 'initrddebug' && YES_NO.has(value)) return undefined;
       return param.values!.includes(value) ? undefined : `${param.name}=${value}: use one of ${param.values!.join(', ')}`;
     case 'sha256':
-      // The boot script compares against sha256sum's output, which is lowercase.
-      return /^[0-9a-f]{64}$/.test(value) ? undefined : `${param.name}=${value}: use 64 lowercase hex digits`;
+      // An empty value must not read as "no pin": that would drop the one the builder baked in.
+      if (value === '') return `${param.name}= is empty: it cannot drop the baked checksum; give 64 hex digits, or ${param.name}=off to boot an unverified image`;
+      // The boot script lowercases it before comparing with sha256sum's output.
+      return value === 'off' || /^[0-9a-fA-F]{64}$/.test(value) ? undefined : `${param.name}=${value}: use 64 hex digits, or off`;
     case 'size': {
-      const pct = /^(\d+)%$/.exec(value);
+      const pct = /^([1-9]\d{0,17})%$/.exec(value);
       if (pct) return Number(pct[1]) >= 1 && Number(pct[1]) <= 100 ? undefined : `${param.name}=${value}: a percentage is 1%..100%`;
-      return /^\d+[KMG]?$/.test(value) ? undefined : `${param.name}=${value}: use bytes with K/M/G, or N%`;
+      // tmpfs reads size=0 as "no limit": a cap must be at least 1.
+      return /^[1-9]\d{0,17}[KMG]?$/.test(value) ? undefined : `${param.name}=${value}: use bytes with K/M/G, or N%`;
     }
     case 'path':
       return value.startsWith('/') ? undefined : `${param.name}=${value}: use an absolute path`;
@@ -83,10 +92,35 @@ export function suggestParam(key: string): string | undefined {
 export interface LintOptions {
   /** The boot config adds rooturl= itself, so its absence here is fine. */
   rooturlAddedElsewhere?: boolean;
+  /** The boot loader the line goes through (what it adds counts against the kernel's limit). */
+  target?: NetbootFormat;
+  /** Where that loader fetches vmlinuz and initrd.img (their paths are part of the line). */
+  baseUrl?: string;
+}
+
+/**
+ * Characters that do not split where a user expects: outside quotes, one whose UTF-8 holds the
+ * byte 0xA0 (U+00A0, à, ...) is cut in two by the kernel (parse.ts, KERNEL_BLANKS), and other
+ * Unicode blanks (U+2003, U+3000) are no separator at all.
+ */
+function checkCharacters(cmdline: string): LintFinding[] {
+  const findings: LintFinding[] = [];
+  let quoted = false;
+  for (const ch of cmdline) {
+    if (ch === '"') quoted = !quoted;
+    if (quoted || ch.charCodeAt(0) < 0x80) continue;
+    const code = `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (Buffer.from(ch, 'utf8').includes(0xa0)) {
+      findings.push({ level: 'error', code: 'split-character', message: `${code} (${JSON.stringify(ch)}) holds the byte 0xA0, a blank to the kernel: it cuts the word there and leaves a broken character; use ASCII, or quote the word` });
+    } else if (/\s/.test(ch)) {
+      findings.push({ level: 'warning', code: 'unicode-blank', message: `${code} is not a blank for the kernel: it stays inside the word; use an ASCII space to separate words` });
+    }
+  }
+  return findings;
 }
 
 export function lintCmdline(cmdline: string, opts: LintOptions = {}): LintFinding[] {
-  const findings: LintFinding[] = [];
+  const findings: LintFinding[] = checkCharacters(cmdline);
   const seen = new Map<string, string>();
   for (const word of splitCmdline(cmdline)) {
     const param = findParam(word.key);
@@ -97,6 +131,9 @@ export function lintCmdline(cmdline: string, opts: LintOptions = {}): LintFindin
     }
     const problem = checkValue(param, word.value);
     if (problem) findings.push({ level: 'error', code: 'bad-value', message: problem });
+    if (param.type === 'sha256' && word.value === 'off') {
+      findings.push({ level: 'warning', code: 'unverified', message: `${param.name}=off: the image will not be verified; anyone who can serve or alter it chooses what this machine runs` });
+    }
     if (param.type === 'url-list' && word.value) {
       for (const url of word.value.split(',')) {
         if (!URL_FORMS.test(url)) {
@@ -121,5 +158,13 @@ export function lintCmdline(cmdline: string, opts: LintOptions = {}): LintFindin
       message: 'busybox wget does not verify certificates: keep the rootsha256 the builder baked into the initrd (do not clear it)',
     });
   }
+  const target = opts.target ?? 'line';
+  const args = renderLoaderArgs(target, cmdline);
+  for (const problem of args.problems) findings.push({ level: 'error', code: 'loader-cannot-express', message: problem });
+  // A plain line reaches the kernel byte for byte; through a loader, as the loader rebuilds it.
+  const tooLong = checkLineLength(target, target === 'line' ? cmdline : args.kernel, opts.baseUrl ?? '');
+  if (tooLong) findings.push(tooLong);
+  // The BOOT_IMAGE= a loader prepends is one more environment word for init.
+  findings.push(...checkInitHandoff(target === 'line' ? cmdline : kernelLineFor(target, args.kernel, opts.baseUrl ?? '')));
   return findings;
 }

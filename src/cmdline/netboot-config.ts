@@ -1,7 +1,12 @@
 // Netboot configs for an image set, so the command line a fleet boots with comes from the same
-// table as everything else instead of being typed into a PXE menu by hand.
-export const NETBOOT_FORMATS = ['line', 'ipxe', 'pxelinux', 'grub'] as const;
-export type NetbootFormat = (typeof NETBOOT_FORMATS)[number];
+// table as everything else instead of being typed into a PXE menu by hand. Each config carries the
+// words so the kernel receives them unchanged (loader-quoting.ts) within the size the kernel
+// keeps (loader-line.ts), or is refused with the word or the size that does not fit.
+import { usageError } from '../errors.js';
+import { checkLineLength, loaderFiles, PXELINUX_MAX_LINE, type NetbootFormat } from './loader-line.js';
+import { renderLoaderArgs } from './loader-quoting.js';
+
+export { NETBOOT_FORMATS, type NetbootFormat } from './loader-line.js';
 
 export interface NetbootConfigInput {
   cmdline: string;
@@ -10,23 +15,29 @@ export interface NetbootConfigInput {
   label?: string;
 }
 
-function join(base: string, file: string): string {
-  return base === '' ? file : `${base.replace(/\/+$/, '')}/${file}`;
-}
+const HINT = 'change or drop that word, or pick another --format';
 
 export function renderNetbootConfig(format: NetbootFormat, input: NetbootConfigInput): string {
   const label = input.label ?? 'ramboot';
-  const kernel = join(input.baseUrl, 'vmlinuz');
-  const initrd = join(input.baseUrl, 'initrd.img');
+  const { kernel, initrd } = loaderFiles(format, input.baseUrl);
+  const args = renderLoaderArgs(format, input.cmdline);
+  if (args.problems.length > 0) throw usageError(args.problems[0]!, HINT);
+  const tooLong = checkLineLength(format, args.kernel, input.baseUrl);
+  if (tooLong) throw usageError(`${format}: ${tooLong.message}`, 'shorten the command line (fewer or shorter words, a shorter --base-url)');
   switch (format) {
     case 'line':
-      return `${input.cmdline}\n`;
+      return `${args.config}\n`;
     // iPXE needs initrd= on the kernel line for EFI boots to find the initrd by name.
     case 'ipxe':
-      return `#!ipxe\nkernel ${kernel} initrd=initrd.img ${input.cmdline}\ninitrd ${initrd}\nboot\n`;
-    case 'pxelinux':
-      return `DEFAULT ${label}\nLABEL ${label}\n  KERNEL ${kernel}\n  INITRD ${initrd}\n  APPEND ${input.cmdline}\n`;
+      return `#!ipxe\nkernel ${kernel} initrd=initrd.img ${args.config}\ninitrd ${initrd}\nboot\n`;
+    case 'pxelinux': {
+      const append = `  APPEND ${args.config}`;
+      if (Buffer.byteLength(append) >= PXELINUX_MAX_LINE) {
+        throw usageError(`PXELINUX reads config lines of at most ${PXELINUX_MAX_LINE - 1} bytes; the APPEND line would be ${Buffer.byteLength(append)}`, 'shorten the command line');
+      }
+      return `DEFAULT ${label}\nLABEL ${label}\n  KERNEL ${kernel}\n  INITRD ${initrd}\n${append}\n`;
+    }
     case 'grub':
-      return `menuentry '${label}' {\n  linux ${kernel} ${input.cmdline}\n  initrd ${initrd}\n}\n`;
+      return `menuentry '${label.replaceAll("'", '')}' {\n  linux ${kernel} ${args.config}\n  initrd ${initrd}\n}\n`;
   }
 }

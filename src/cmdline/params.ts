@@ -1,14 +1,15 @@
 // The one table of boot parameters. The builder renders cmdline.txt and /etc/ram.conf from it,
 // the CLI explains and lints with it, the README's parameter table is generated from it, and the
-// boot script (initrd-scripts/) reads the name -> variable map and the defaults out of
-// /etc/ram.conf, so the two sides cannot disagree about a name or a default.
+// boot script (initrd-scripts/) reads the name -> variable map, the defaults and each
+// parameter's check (type, range, choices: RAM_PARAM_RULES) out of /etc/ram.conf, so the two
+// sides cannot disagree about a name, a default or what a valid value is.
 
 export type ParamType =
   | 'flag' // y/n; a bare `name` means y
   | 'int'
   | 'string'
   | 'url-list' // comma-separated, tried in order
-  | 'sha256'
+  | 'sha256' // 64 hex digits, or off
   | 'size' // bytes with K/M/G suffix, or N%
   | 'path'
   | 'enum';
@@ -26,14 +27,17 @@ export interface BootParam {
   /** 'kernel' marks parameters the kernel owns that the boot script also reads. */
   owner: 'ramboot' | 'kernel';
   aliases?: readonly string[];
+  /** An enum's choices; for an int, words accepted besides the numbers (zram_devices=cores). */
   values?: readonly string[];
+  /** An int's range, both ends included. */
   min?: number;
   max?: number;
   /** Written into the default cmdline.txt with this value. */
   cmdlineTxt?: string;
 }
 
-/** Stages the boot script can stop before with initrddebug=<stage>. */
+/** The boot script's stages in the order it runs them (ram.conf's RAM_STAGES); initrddebug=<stage>
+ * stops before one, hooks' stage scripts attach before and after them. */
 export const BOOT_STAGES = ['modules', 'net', 'fetch', 'verify', 'zram', 'mount', 'fixups', 'switch'] as const;
 
 export const BOOT_PARAMS: readonly BootParam[] = [
@@ -61,7 +65,7 @@ export const BOOT_PARAMS: readonly BootParam[] = [
     shVar: 'ROOTSHA256',
     type: 'sha256',
     default: '',
-    doc: 'SHA-256 the fetched image must have; the builder bakes the matching value into the initrd.',
+    doc: 'SHA-256 the fetched image must have; the builder bakes the matching value into the initrd. off boots an image nobody checked (an empty rootsha256= is an error, not a way to drop the pin).',
     owner: 'ramboot',
   },
   {
@@ -78,6 +82,16 @@ export const BOOT_PARAMS: readonly BootParam[] = [
     type: 'flag',
     default: 'y',
     doc: 'n keeps a dev:// image on its disk (mounted read-only for the life of the boot) instead of copying it to RAM; network images are always copied.',
+    owner: 'ramboot',
+  },
+  {
+    name: 'fetch_stall',
+    shVar: 'FETCH_STALL',
+    type: 'int',
+    min: 1,
+    max: 3600,
+    default: '20',
+    doc: 'Seconds an HTTP(S) download may go without a byte before it is stopped and retried (resuming where it stopped), then the next mirror; busybox wget alone would wait 900 s.',
     owner: 'ramboot',
   },
   {
@@ -120,7 +134,10 @@ export const BOOT_PARAMS: readonly BootParam[] = [
   {
     name: 'zram_devices',
     shVar: 'ZRAM_DEVICES',
-    type: 'string',
+    type: 'int',
+    min: 1,
+    max: 999,
+    values: ['cores'],
     default: '1',
     doc: 'How many zram devices share the zram_size_pct swap: a number (1-999), or cores for one per CPU.',
     owner: 'ramboot',

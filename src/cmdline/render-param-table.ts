@@ -4,7 +4,8 @@ import { BOOT_PARAMS, type BootParam } from './params.js';
 
 function typeText(p: BootParam): string {
   if (p.type === 'enum') return p.values!.join(' \\| ');
-  if (p.type === 'int') return `integer ${p.min}..${p.max}`;
+  if (p.type === 'int') return [`integer ${p.min}..${p.max}`, ...(p.values ?? [])].join(' \\| ');
+  if (p.type === 'sha256') return 'sha256 \\| off';
   return p.type;
 }
 

@@ -2,9 +2,12 @@
 // way the kernel's parser reads them back (see parse.ts).
 import { BOOT_PARAMS, findParam } from './params.js';
 import { usageError } from '../errors.js';
+import { kernelForm } from './loader-quoting.js';
 
+// A value cannot hold a double quote (the kernel has no escape for one); a blank byte in it,
+// 0xA0 inside a UTF-8 character included, needs the quotes (kernelForm).
 function renderWord(name: string, value: string): string {
-  return /[\s"]/.test(value) ? `${name}="${value.replaceAll('"', '')}"` : `${name}=${value}`;
+  return kernelForm(`${name}=${value.replaceAll('"', '')}`);
 }
 
 /** The default command line of an image set: every parameter with a cmdline.txt value, plus

@@ -6,12 +6,12 @@
 //  - xz: only --check=crc32 (the kernel's decoder rejects the default CRC64);
 //  - lz4: only the legacy format (-l); the frame format is rejected;
 //  - gzip: any level.
-import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Writable } from 'node:stream';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { execa } from 'execa';
 import { usageError } from '../errors.js';
+import { FileSink } from '../util/file-sink.js';
 import { toolFailure } from '../util/run-tool.js';
 
 export const COMPRESSIONS = ['zstd', 'gzip', 'xz', 'lz4', 'none'] as const;
@@ -61,19 +61,26 @@ export interface CompressSink {
   done: Promise<void>;
 }
 
-/** A writable whose bytes end up compressed in `outPath`. */
+/** A writable whose bytes end up compressed in `outPath`. The compressor's output passes through
+ * a FileSink rather than going to the file directly: on a full disk the tools died of SIGPIPE or
+ * exited "with 0" and hid the cause, while the sink reports ENOSPC with the size it needed. */
 export function compressToFile(kind: Compression, level: number, outPath: string): CompressSink {
+  const file = new FileSink(outPath);
   if (kind === 'none' || kind === 'gzip') {
     const input = kind === 'gzip' ? createGzip({ level, memLevel: zlibConstants.Z_DEFAULT_MEMLEVEL }) : new PassThrough();
-    return { input, done: pipeline(input, createWriteStream(outPath)) };
+    return { input, done: pipeline(input, file) };
   }
   const args = toolArgs(kind, level);
-  const child = execa(kind, args, { stdout: { file: outPath }, stderr: 'pipe', stdin: 'pipe', reject: false, buffer: { stderr: true } });
-  const done = child.then((result) => {
-    if (result.failed) throw toolFailure(kind, args, result);
-  });
+  const child = execa(kind, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: { stdout: false, stderr: true } });
   child.stdin?.on('error', () => {
     // A dying compressor closes its stdin; the failure is reported through `done`.
+  });
+  const written = pipeline(child.stdout!, file).catch((error: unknown) => {
+    child.kill();
+    throw error;
+  });
+  const done = Promise.all([written, child]).then(([, result]) => {
+    if (result.failed) throw toolFailure(kind, args, result);
   });
   return { input: child.stdin!, done };
 }

@@ -23,6 +23,10 @@ import {
 } from './newc-format.js';
 
 export interface NewcHeader extends Omit<CpioEntry, 'data' | 'source'> {
+  /** The name's bytes as stored (`path` is their UTF-8 decoding, lossy for other bytes). */
+  name: Buffer;
+  /** Symlinks: the target's bytes as stored (`linkTarget` is their UTF-8 decoding). */
+  linkTargetBytes?: Buffer;
   nlink: number;
   rdevMajor: number;
   rdevMinor: number;
@@ -247,7 +251,8 @@ export class NewcReader {
     if (this.name[nameEnd] !== 0 || this.name.indexOf(0) !== nameEnd) {
       throw this.fail(`bad cpio name at byte ${this.headerOffset + HEADER_SIZE}: a name of ${nameEnd} bytes must end in its only NUL`);
     }
-    const path = this.name.toString('utf8', 0, nameEnd);
+    const name = Buffer.from(this.name.subarray(0, nameEnd));
+    const path = name.toString('utf8');
     if (path === TRAILER_NAME) {
       // buffer-format.rst: the end-of-archive marker's c_filesize must be zero.
       if (f.c_filesize !== 0) throw this.fail(`bad cpio trailer at byte ${this.headerOffset}: its size is ${f.c_filesize}, not 0`);
@@ -261,6 +266,7 @@ export class NewcReader {
     if (!type) throw this.fail(`bad cpio header at byte ${this.headerOffset} (${path}): mode 0o${f.c_mode.toString(8)} has no known file type`);
     this.entry = {
       path,
+      name,
       type,
       mode: f.c_mode & 0o7777,
       uid: f.c_uid,
@@ -294,6 +300,7 @@ export class NewcReader {
   private readLinkTarget(): void {
     const e = this.entry!;
     const target = this.name.subarray(0, e.size);
+    e.linkTargetBytes = Buffer.from(target);
     e.linkTarget = target.toString('utf8');
     this.handlers.onEntry?.(e);
     if (target.length > 0) this.handlers.onData?.(target, e);

@@ -1,8 +1,8 @@
 // Sequential reads of an image file with push-back. A segment's decoder takes chunks, and what
 // it does not consume (the bytes after a compressed stream's end, after a cpio trailer) goes
 // back here for the next segment. Memory is one chunk plus what was pushed back.
-import { open, type FileHandle } from 'node:fs/promises';
-import { RambootError } from '../errors.js';
+import type { FileHandle } from 'node:fs/promises';
+import { openImageFile, readImageAt } from './open-image.js';
 
 /** How many bytes the next read asks for; tests feed byte-at-a-time or random chunks. */
 export type ChunkSizer = () => number;
@@ -17,23 +17,14 @@ export class ByteSource {
 
   private constructor(
     private readonly handle: FileHandle,
+    private readonly path: string,
     readonly size: number,
     private readonly sizer: ChunkSizer,
   ) {}
 
   static async open(path: string, sizer: ChunkSizer = () => DEFAULT_CHUNK): Promise<ByteSource> {
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (err) {
-      throw new RambootError('input', `cannot open ${path}: ${(err as Error).message}`, undefined, { cause: err });
-    }
-    const st = await handle.stat();
-    if (!st.isFile()) {
-      await handle.close();
-      throw new RambootError('input', `${path} is not a regular file`);
-    }
-    return new ByteSource(handle, st.size, sizer);
+    const { handle, size } = await openImageFile(path);
+    return new ByteSource(handle, path, size, sizer);
   }
 
   /** The next chunk, or null at the end of the file. */
@@ -45,7 +36,7 @@ export class ByteSource {
     }
     const want = Math.max(1, Math.floor(this.sizer()));
     const buf = Buffer.allocUnsafe(want);
-    const { bytesRead } = await this.handle.read(buf, 0, want, this.filePos);
+    const bytesRead = await readImageAt(this.handle, this.path, buf, want, this.filePos);
     if (bytesRead === 0) return null;
     this.filePos += bytesRead;
     this.offset += bytesRead;

@@ -7,13 +7,13 @@
 // Each uncompressed archive (up to its TRAILER!!!) is its own segment, so an early microcode
 // cpio followed by an uncompressed firmware cpio lists as two. Inside a compressed segment,
 // several archives are one segment, as the kernel sees one decompressed stream.
+import { decompressStream, isCompressed } from '../compress/decompress-stream.js';
 import { detectFormat, type SegmentFormat } from '../compress/magic.js';
 import { NewcReader, type NewcHeader } from '../cpio/newc-reader.js';
 import { HEADER_SIZE, TRAILER_NAME, pad4 } from '../cpio/newc-format.js';
 import { RambootError } from '../errors.js';
 import { ByteSource, type ChunkSizer } from './byte-source.js';
-import { decodeSegment, isCompressed } from './decode-segment.js';
-import { ExtractError, type Warnings } from './problems.js';
+import { ExtractError, type Warnings } from '../unpack/problems.js';
 
 export type SegmentCompression = Exclude<SegmentFormat, 'cpio' | 'unknown'> | 'none';
 
@@ -34,6 +34,8 @@ export interface SegmentInfo {
 type Awaitable = void | Promise<void>;
 
 export interface InitrdVisitor {
+  /** Before the first segment: the file's size. */
+  start?(fileSize: number): Awaitable;
   segment?(segment: SegmentInfo): Awaitable;
   entry?(header: NewcHeader, segment: SegmentInfo): Awaitable;
   /** A view into a buffer that is not reused; symlink targets come as data too. */
@@ -72,6 +74,7 @@ export async function readInitrd(path: string, visitor: InitrdVisitor, options: 
   const budget = { left: options.maxSize ?? DEFAULT_MAX_SIZE, max: options.maxSize ?? DEFAULT_MAX_SIZE };
   const segments: SegmentInfo[] = [];
   try {
+    await visitor.start?.(source.size);
     while (await source.skipZeros()) {
       const offset = source.offset;
       const head = await source.peek(8);
@@ -156,7 +159,7 @@ async function readPlainSegment(source: ByteSource, segment: SegmentInfo, visito
 async function readCompressedSegment(
   source: ByteSource,
   segment: SegmentInfo,
-  format: Parameters<typeof decodeSegment>[0]['format'],
+  format: Parameters<typeof decompressStream>[0]['format'],
   visitor: InitrdVisitor,
   budget: Budget,
   options: ReadInitrdOptions,
@@ -164,7 +167,7 @@ async function readCompressedSegment(
   const label = segmentLabel(segment);
   const feed = new CpioFeed(visitor, segment, 0, budget, false);
   const sizer = options.chunkSize;
-  await decodeSegment({
+  await decompressStream({
     source,
     format,
     label,

@@ -1,15 +1,17 @@
 // squashfs images: the 96-byte superblock read here (layout: linux fs/squashfs/squashfs_fs.h,
-// struct squashfs_super_block, little-endian), entries and extraction through unsquashfs.
+// struct squashfs_super_block, little-endian), entries listed through unsquashfs, and
+// extraction (squashfs-extract.ts) through unsquashfs.
 // unsquashfs (4.5.1 or later, which fixed the '..' and symlink escapes CVE-2021-40153 and
 // CVE-2021-41072) writes the tree; ramboot keeps the same rules as for initrds around it:
-// devices are excluded unless root with --devices, setuid/setgid bits dropped unless root with
-// --keep-setuid, each with its warning code.
-import { chmod, lstat, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// devices are removed unless root with --devices, setuid/setgid bits dropped unless root with
+// --keep-setuid, each with its warning code (extractSquashfs says how).
 import { RambootError } from '../errors.js';
-import { runTool } from '../util/run-tool.js';
-import { ExtractError, type Warnings } from './problems.js';
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import { escapeName, isUtf8Name } from '../unpack/display-name.js';
+import { ExtractError } from '../unpack/problems.js';
+import { toolFailure } from '../util/run-tool.js';
+import { openImageFile, readImageAt } from './open-image.js';
 
 export const SQUASHFS_MAGIC = 0x73717368; // "hsqs" read little-endian
 
@@ -71,18 +73,20 @@ export function parseSquashfsSuperblock(sb: Buffer, fileSize: number): SquashfsS
 }
 
 export async function readSquashfsSuperblock(path: string): Promise<SquashfsSuperblock> {
-  const handle = await open(path, 'r');
+  const { handle, size } = await openImageFile(path);
   try {
     const buf = Buffer.alloc(96);
-    const { bytesRead } = await handle.read(buf, 0, 96, 0);
-    return parseSquashfsSuperblock(buf.subarray(0, bytesRead), (await handle.stat()).size);
+    const bytesRead = await readImageAt(handle, path, buf, 96, 0);
+    return parseSquashfsSuperblock(buf.subarray(0, bytesRead), size);
   } finally {
     await handle.close();
   }
 }
 
 export interface SquashfsEntry {
+  /** The name as unsquashfs prints it: UTF-8 text, or escaped when the bytes are not UTF-8. */
   path: string;
+  pathBytes: Buffer;
   type: 'file' | 'dir' | 'symlink' | 'chardev' | 'blockdev' | 'fifo' | 'socket';
   /** Permission bits, as in a cpio entry. */
   mode: number;
@@ -92,61 +96,94 @@ export interface SquashfsEntry {
   /** "YYYY-MM-DD HH:MM" UTC: unsquashfs lists minutes only. */
   mtime: string;
   linkTarget?: string;
+  linkTargetBytes?: Buffer;
   rdevMajor?: number;
   rdevMinor?: number;
 }
 
 const TYPE_CHARS: Record<string, SquashfsEntry['type']> = { '-': 'file', d: 'dir', l: 'symlink', c: 'chardev', b: 'blockdev', p: 'fifo', s: 'socket' };
 // "drwxr-xr-x 0/0   38 2024-01-01 00:00 squashfs-root/dir" ; devices show "1,  3" as the size.
-const LINE = /^([-dlcbps])([-rwxsStT]{9}) (\d+)\/(\d+) +(?:(\d+)|(\d+), +(\d+)) (\d{4}-\d\d-\d\d \d\d:\d\d) squashfs-root(\/.*)?$/;
+const LINE = /^([-dlcbps])([-rwxsStT]{9}) (\d+)\/(\d+) +(?:(\d+)|(\d+), +(\d+)) (\d{4}-\d\d-\d\d \d\d:\d\d) squashfs-root(\/.*)?$/s;
 
 /**
- * Entries from `unsquashfs -lln -UTC`. Its output is text: a name containing a newline, or a
- * symlink name containing ' -> ', cannot be told apart and is listed as unsquashfs prints it.
+ * Entries from `unsquashfs -lln -UTC`, streamed line by line (bytes kept: lines are read as
+ * latin1). Its output is text: a name containing a newline, or a symlink name containing
+ * ' -> ', cannot be told apart and is listed as unsquashfs prints it. Only listing trusts this
+ * text; extraction decides from the inodes (extractSquashfs).
  */
-export async function listSquashfs(path: string): Promise<SquashfsEntry[]> {
-  const { stdout } = await runTool('unsquashfs', ['-lln', '-UTC', '-n', path], { env: { TZ: 'UTC' } }).catch((err: unknown) => {
-    throw corruptUnlessMissing(err, `unsquashfs cannot list ${path}`);
+export async function visitSquashfsEntries(path: string, visit: (entry: SquashfsEntry) => void | Promise<void>): Promise<void> {
+  const child = execa('unsquashfs', ['-lln', '-UTC', '-n', path], { env: { TZ: 'UTC' }, buffer: false, stdout: 'pipe', stderr: 'pipe', reject: false });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-2000);
   });
-  const entries: SquashfsEntry[] = [];
-  for (const line of stdout.split('\n')) {
-    const m = LINE.exec(line);
-    if (!m) continue;
-    const type = TYPE_CHARS[m[1]!]!;
-    let name = (m[9] ?? '/').slice(1) || '.';
-    let linkTarget: string | undefined;
-    if (type === 'symlink') {
-      const arrow = name.indexOf(' -> ');
-      if (arrow >= 0) {
-        linkTarget = name.slice(arrow + 4);
-        name = name.slice(0, arrow);
-      }
+  let failure: unknown;
+  try {
+    const lines = createInterface({ input: child.stdout!.setEncoding('latin1'), crlfDelay: Infinity });
+    for await (const line of lines) {
+      const entry = parseListLine(line);
+      if (entry) await visit(entry);
     }
-    entries.push({
-      path: name,
-      type,
-      mode: parsePermissions(m[2]!),
-      uid: Number(m[3]),
-      gid: Number(m[4]),
-      size: m[5] !== undefined ? Number(m[5]) : 0,
-      mtime: m[8]!,
-      ...(linkTarget !== undefined ? { linkTarget } : {}),
-      ...(m[6] !== undefined ? { rdevMajor: Number(m[6]), rdevMinor: Number(m[7]) } : {}),
-    });
+  } catch (err) {
+    failure = err;
+    child.kill();
   }
+  const result = await child;
+  if (failure !== undefined) throw failure;
+  if ((result as { code?: string }).code === 'ENOENT' || result.failed) {
+    const err = toolFailure('unsquashfs', ['-lln', '-UTC', '-n', path], result);
+    throw corruptUnlessMissing(err, `unsquashfs cannot list ${path}${stderr ? `: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : ''}`);
+  }
+}
+
+export async function listSquashfs(path: string): Promise<SquashfsEntry[]> {
+  const entries: SquashfsEntry[] = [];
+  await visitSquashfsEntries(path, (e) => {
+    entries.push(e);
+  });
   return entries;
+}
+
+function parseListLine(line: string): SquashfsEntry | undefined {
+  const m = LINE.exec(line);
+  if (!m) return undefined;
+  const type = TYPE_CHARS[m[1]!]!;
+  let name = (m[9] ?? '/').slice(1) || '.';
+  let linkTarget: string | undefined;
+  if (type === 'symlink') {
+    const arrow = name.indexOf(' -> ');
+    if (arrow >= 0) {
+      linkTarget = name.slice(arrow + 4);
+      name = name.slice(0, arrow);
+    }
+  }
+  const pathBytes = Buffer.from(name, 'latin1');
+  const targetBytes = linkTarget !== undefined ? Buffer.from(linkTarget, 'latin1') : undefined;
+  return {
+    path: shown(pathBytes),
+    pathBytes,
+    type,
+    mode: parsePermissions(m[2]!),
+    uid: Number(m[3]),
+    gid: Number(m[4]),
+    size: m[5] !== undefined ? Number(m[5]) : 0,
+    mtime: m[8]!,
+    ...(targetBytes ? { linkTarget: shown(targetBytes), linkTargetBytes: targetBytes } : {}),
+    ...(m[6] !== undefined ? { rdevMajor: Number(m[6]), rdevMinor: Number(m[7]) } : {}),
+  };
+}
+
+function shown(bytes: Buffer): string {
+  return isUtf8Name(bytes) ? bytes.toString('utf8') : escapeName(bytes);
 }
 
 /** "rwsr-xr-x" -> 0o4755. */
 /** A missing unsquashfs stays a tool error (with its install hint); a failing one means a bad image. */
-function corruptUnlessMissing(err: unknown, what: string): unknown {
+export function corruptUnlessMissing(err: unknown, what: string): unknown {
   if (!(err instanceof RambootError) || (err.cause as { code?: string } | undefined)?.code === 'ENOENT') return err;
   return new ExtractError('E-CORRUPT', `${what}: ${err.message}`, undefined, { cause: err });
 }
 
-function oct(mode: number): string {
-  return (mode & 0o7777).toString(8).padStart(3, '0');
-}
 
 export function parsePermissions(text: string): number {
   let mode = 0;
@@ -160,57 +197,3 @@ export function parsePermissions(text: string): number {
   return mode;
 }
 
-export interface SquashfsExtractOptions {
-  image: string;
-  /** Real path of an empty directory. */
-  dir: string;
-  warnings: Warnings;
-  asRoot: boolean;
-  devices: boolean;
-  keepSetuid: boolean;
-}
-
-export async function extractSquashfs(options: SquashfsExtractOptions): Promise<number> {
-  const { image, dir, warnings, asRoot } = options;
-  const sb = await readSquashfsSuperblock(image);
-  if (sb.bytesUsed < 96) throw new ExtractError('E-CORRUPT', `${image}: the squashfs superblock claims only ${sb.bytesUsed} bytes`);
-  const entries = await listSquashfs(image);
-  const skipDevices = !(asRoot && options.devices);
-  const excluded: string[] = [];
-  for (const e of entries) {
-    if ((e.type === 'chardev' || e.type === 'blockdev') && skipDevices) {
-      warnings.warn('W-DEVICE-SKIPPED', `squashfs entry '${e.path}' is a ${e.type === 'chardev' ? 'character' : 'block'} device ${e.rdevMajor}:${e.rdevMinor}, not created (${asRoot ? 'give --devices to create it' : 'needs root and --devices'})`);
-      excluded.push(e.path);
-    } else if (e.type === 'socket') {
-      warnings.warn('W-SOCKET-SKIPPED', `squashfs entry '${e.path}' is a socket, which cannot be recreated; skipped`);
-      excluded.push(e.path);
-    }
-  }
-  const keepSetuid = asRoot && options.keepSetuid;
-  const setuid = keepSetuid ? [] : entries.filter((e) => e.type === 'file' && e.mode & 0o6000);
-  for (const e of setuid) {
-    warnings.warn('W-SETUID-DROPPED', `squashfs entry '${e.path}': setuid/setgid bits dropped, mode 0${oct(e.mode)} -> 0${oct(e.mode & 0o1777)} (${asRoot ? 'give --keep-setuid to keep them' : 'kept only as root with --keep-setuid'})`);
-  }
-  const work = await mkdtemp(join(tmpdir(), 'ramboot-unsquashfs-'));
-  try {
-    const args = ['-d', dir, '-f', '-n', '-q'];
-    if (!asRoot) args.push('-no-xattrs');
-    if (excluded.length > 0) {
-      const list = join(work, 'exclude');
-      await writeFile(list, excluded.map((p) => `${p}\n`).join(''));
-      args.push('-no-wildcards', '-exclude-file', list);
-    }
-    args.push(image);
-    await runTool('unsquashfs', args).catch((err: unknown) => {
-      throw corruptUnlessMissing(err, `unsquashfs cannot extract ${image}`);
-    });
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-  for (const e of setuid) {
-    const full = join(dir, e.path);
-    const st = await lstat(full).catch(() => undefined);
-    if (st?.isFile()) await chmod(full, st.mode & 0o1777);
-  }
-  return entries.length;
-}

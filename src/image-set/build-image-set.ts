@@ -1,16 +1,23 @@
 // `ramboot build`: the netboot image set in one directory — vmlinuz, initrd.img,
 // rootfs.squashfs, cmdline.txt and SHA256SUMS. The rootfs is built first so its sha256 and size
 // can be baked into the initrd: an initrd and its rootfs always match.
-import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+// A build is one transaction: every option is checked and every module resolved before the first
+// byte is written (preflight), the outputs are staged beside the set and renamed into place
+// together (staging.ts), so a failed or interrupted rebuild leaves the previous set as it was.
+import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderDefaultCmdline } from '../cmdline/render.js';
 import { usageError } from '../errors.js';
 import { findKernel } from '../kernel/find-kernel.js';
-import { buildRootfs, type RootfsOptions } from '../rootfs/build-rootfs.js';
+import { planRootfs, writeRootfs, type RootfsOptions } from '../rootfs/build-rootfs.js';
 import { writeAtomically } from '../util/atomic-file.js';
+import { NoSpaceError, noSpaceError } from '../util/disk-space.js';
+import { checkOutputPath } from '../util/output-path.js';
 import { sha256File } from '../util/sha256.js';
-import { buildInitrd, type InitrdOptions, type InitrdResult } from '../initrd/build-initrd.js';
+import { planInitrd, writeInitrd, type InitrdOptions, type InitrdResult } from '../initrd/build-initrd.js';
+import { Staging } from './staging.js';
 
+/** In the order they are renamed into place: SHA256SUMS last, so a set whose sums match is whole. */
 export const IMAGE_SET_FILES = ['vmlinuz', 'initrd.img', 'rootfs.squashfs', 'cmdline.txt', 'SHA256SUMS'] as const;
 
 export interface ImageSetOptions {
@@ -38,44 +45,72 @@ export interface ImageSetResult {
   warnings: string[];
 }
 
-export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResult> {
-  // Every form the boot script takes: mirrors, dev://, and paths relative to the DHCP boot server.
-  if (opts.rooturl !== undefined && !opts.rooturl.split(',').every((u) => /^((https?|tftp|dev):\/\/\S+|[^\s:]+)$/.test(u))) {
-    throw usageError(`--rooturl "${opts.rooturl}" is not a list of http://, https://, tftp:// or dev:// URLs or relative paths`);
+/** Every form the boot script takes: mirrors, dev://, and paths relative to the DHCP boot server. */
+export function checkRooturl(rooturl: string | undefined): void {
+  if (rooturl !== undefined && !rooturl.split(',').every((u) => /^((https?|tftp|dev):\/\/\S+|[^\s:]+)$/.test(u))) {
+    throw usageError(`--rooturl "${rooturl}" is not a list of http://, https://, tftp:// or dev:// URLs or relative paths`);
   }
+}
+
+export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResult> {
+  // preflight: options, output directory, kernel, rootfs settings, module closure, busybox.
+  checkRooturl(opts.rooturl);
+  await checkOutputPath(opts.outDir, 'dir', '--out');
+  // A directory or a device at one of the names would make the final renames fail half-way.
+  for (const name of IMAGE_SET_FILES) await checkOutputPath(join(opts.outDir, name), 'file', '--out');
   const step = opts.onStep ?? (() => {});
   const kernel = await findKernel(opts.root, { kver: opts.kver, kernel: opts.kernel });
-  await mkdir(opts.outDir, { recursive: true });
-
-  step('rootfs.squashfs');
-  const rootfs = await buildRootfs({ ...opts.rootfs, root: opts.root, out: join(opts.outDir, 'rootfs.squashfs') });
-
-  step('initrd.img');
-  const initrd = await buildInitrd({
-    ...opts.initrd,
-    root: opts.root,
-    out: join(opts.outDir, 'initrd.img'),
-    kver: kernel.kver,
-    rootfsSha256: rootfs.sha256,
-    rootfsSize: rootfs.size,
-    ...(opts.embed ? { embedRootfs: join(opts.outDir, 'rootfs.squashfs') } : {}),
-  });
-
-  step('vmlinuz');
-  await writeAtomically(join(opts.outDir, 'vmlinuz'), (tmp) => copyFile(kernel.vmlinuz, tmp));
-
+  const rootfsPlan = await planRootfs({ ...opts.rootfs, root: opts.root, out: join(opts.outDir, 'rootfs.squashfs') });
+  const initrdPlan = await planInitrd({ ...opts.initrd, root: opts.root, kver: kernel.kver });
   const cmdline = renderDefaultCmdline(opts.rooturl ? { rooturl: opts.rooturl } : {});
-  await writeAtomically(join(opts.outDir, 'cmdline.txt'), (tmp) => writeFile(tmp, `${cmdline}\n`));
+  const kernelSize = (await stat(kernel.vmlinuz)).size;
 
-  const files = {} as ImageSetResult['files'];
-  for (const name of IMAGE_SET_FILES) {
-    if (name === 'SHA256SUMS') continue;
-    const path = join(opts.outDir, name);
-    files[name] = { size: (await stat(path)).size, sha256: name === 'rootfs.squashfs' ? rootfs.sha256 : await sha256File(path) };
+  const stage = await Staging.open(opts.outDir);
+  try {
+    step('rootfs.squashfs');
+    const rootfs = await writeRootfs(rootfsPlan, stage.path('rootfs.squashfs'), '--out');
+
+    step('initrd.img');
+    const initrd = await writeInitrd(initrdPlan, {
+      out: stage.path('initrd.img'),
+      rootfsSha256: rootfs.sha256,
+      rootfsSize: rootfs.size,
+      ...(opts.embed ? { embedRootfs: stage.path('rootfs.squashfs') } : {}),
+    });
+
+    step('vmlinuz');
+    await writeAtomically(
+      stage.path('vmlinuz'),
+      (tmp) => copyFile(kernel.vmlinuz, tmp).catch((error: unknown) => Promise.reject(Object.assign(error as Error, { neededBytes: kernelSize }))),
+      { flag: '--out' },
+    );
+    await writeAtomically(stage.path('cmdline.txt'), (tmp) => writeFile(tmp, `${cmdline}\n`), { flag: '--out' });
+
+    const files = {} as ImageSetResult['files'];
+    for (const name of IMAGE_SET_FILES) {
+      if (name === 'SHA256SUMS') continue;
+      const path = stage.path(name);
+      files[name] = { size: (await stat(path)).size, sha256: name === 'rootfs.squashfs' ? rootfs.sha256 : name === 'initrd.img' ? initrd.sha256 : await sha256File(path) };
+    }
+    // sha256sum -c format, so `cd out && sha256sum -c SHA256SUMS` checks a copied set.
+    const sums = IMAGE_SET_FILES.filter((n) => n !== 'SHA256SUMS').map((n) => `${files[n].sha256}  ${n}\n`).join('');
+    await writeAtomically(stage.path('SHA256SUMS'), (tmp) => writeFile(tmp, sums), { flag: '--out' });
+    files.SHA256SUMS = { size: Buffer.byteLength(sums), sha256: await sha256File(stage.path('SHA256SUMS')) };
+
+    stage.commit(IMAGE_SET_FILES);
+    return {
+      outDir: opts.outDir,
+      kver: kernel.kver,
+      cmdline,
+      files,
+      initrd: { ...initrd, path: join(opts.outDir, 'initrd.img') },
+      rootfsSeconds: rootfs.seconds,
+      warnings: [...rootfs.warnings, ...initrd.warnings],
+    };
+  } catch (error) {
+    const staged = await stage.abort();
+    // The set needed what was staged before the disk filled, plus the file that filled it.
+    if (error instanceof NoSpaceError) throw await noSpaceError(opts.outDir, error.label, staged + error.needed, '--out');
+    throw error;
   }
-  // sha256sum -c format, so `cd out && sha256sum -c SHA256SUMS` checks a copied set.
-  const sums = IMAGE_SET_FILES.filter((n) => n !== 'SHA256SUMS').map((n) => `${files[n].sha256}  ${n}\n`).join('');
-  await writeAtomically(join(opts.outDir, 'SHA256SUMS'), (tmp) => writeFile(tmp, sums));
-  files.SHA256SUMS = { size: Buffer.byteLength(sums), sha256: await sha256File(join(opts.outDir, 'SHA256SUMS')) };
-  return { outDir: opts.outDir, kver: kernel.kver, cmdline, files, initrd, rootfsSeconds: rootfs.seconds, warnings: [...rootfs.warnings, ...initrd.warnings] };
 }

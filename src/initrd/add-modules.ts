@@ -4,8 +4,8 @@
 // the TARGET root's modules tree (src/kmod/), never from the host's, and the initrd gets its own
 // modules.dep/alias/softdep/builtin for exactly the packed set, so busybox modprobe can load a
 // device's driver by its modalias at boot (coldplug, initrd-scripts/lib/modules.sh).
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+// Modules, index files and firmware are all paths of the root, resolved inside it
+// (src/rootfs/root-path.ts): a firmware file linking to a host file is a file the root lacks.
 import { inputError } from '../errors.js';
 import type { Hook } from '../hooks/hook.js';
 import { decompressFile } from '../kmod/batch-decompress.js';
@@ -22,6 +22,7 @@ import {
   type Resolution,
 } from '../kmod/index.js';
 import { lookupSpec } from '../kmod/lookup.js';
+import { RootResolver } from '../rootfs/root-path.js';
 import type { InitrdPlan } from './plan.js';
 
 export interface ModuleSelection {
@@ -157,13 +158,13 @@ const FIRMWARE_DIRS = ['lib/firmware', 'usr/lib/firmware'];
 const FIRMWARE_SUFFIXES = ['', '.zst', '.xz'] as const;
 const DECOMPRESS = { '.zst': 'zstd', '.xz': 'xz' } as const;
 
-/** A firmware file of the root, plain or compressed, by its `firmware=` name. */
-async function findFirmware(root: string, name: string): Promise<{ path: string; suffix: (typeof FIRMWARE_SUFFIXES)[number]; size: number } | undefined> {
+/** A firmware file of the root, plain or compressed, by its `firmware=` name (which comes from
+ * the module, so it may hold `..`: the resolver refuses one that climbs out of the root). */
+async function findFirmware(paths: RootResolver, name: string): Promise<{ path: string; suffix: (typeof FIRMWARE_SUFFIXES)[number]; size: number } | undefined> {
   for (const dir of FIRMWARE_DIRS) {
     for (const suffix of FIRMWARE_SUFFIXES) {
-      const path = join(root, dir, `${name}${suffix}`);
-      const st = await stat(path).catch(() => undefined);
-      if (st?.isFile()) return { path, suffix, size: st.size };
+      const found = await paths.lookup(`${dir}/${name}${suffix}`);
+      if (found?.stat.isFile()) return { path: found.hostPath, suffix, size: found.stat.size };
     }
   }
   return undefined;
@@ -198,7 +199,8 @@ export async function addModules(
   hooks: readonly Hook[],
   selection: ModuleSelection,
 ): Promise<PackedModules> {
-  const index = await readModuleIndex(modulesDir);
+  const index = await readModuleIndex(modulesDir, { root });
+  const paths = new RootResolver(root);
   const host = selection.hostOnly ? await (selection.hostProbe ?? sysfsModaliasProbe())() : undefined;
   const selected = resolveModuleSelection(index, hooks, selection, host);
   const { resolution } = selected;
@@ -222,7 +224,7 @@ export async function addModules(
     const list: { name: string; file?: string }[] = [];
     moduleFirmware.set(m.info.name, list);
     for (const name of m.info.firmware) {
-      const found = await findFirmware(root, name);
+      const found = await findFirmware(paths, name);
       if (!found) {
         list.push({ name });
         continue;

@@ -10,14 +10,16 @@ import { compressToFile, checkLevel, DEFAULT_LEVEL, type Compression } from '../
 import { writeNewc } from '../cpio/newc-writer.js';
 import { inputError } from '../errors.js';
 import { readShippedHooks, type Hook } from '../hooks/hook.js';
-import { findKernel } from '../kernel/find-kernel.js';
+import { RootResolver } from '../rootfs/root-path.js';
+import { findKernel, type KernelChoice } from '../kernel/find-kernel.js';
 import type { ResolvedModule } from '../kmod/index.js';
 import { writeAtomically } from '../util/atomic-file.js';
+import { checkOutputPath } from '../util/output-path.js';
 import { sha256File } from '../util/sha256.js';
 import { sourceDateEpoch } from '../util/source-date-epoch.js';
 import { VERSION } from '../version.js';
-import { addModules, type ModuleSelection } from './add-modules.js';
-import { addBusybox, findBusybox, missingApplets } from './busybox.js';
+import { addModules, type ModuleSelection, type PackedModules } from './add-modules.js';
+import { addBusybox, findBusybox, missingApplets, type BusyboxChoice } from './busybox.js';
 import { InitrdPlan } from './plan.js';
 
 export interface InitrdOptions extends ModuleSelection {
@@ -26,7 +28,7 @@ export interface InitrdOptions extends ModuleSelection {
   kver?: string;
   compression?: Compression;
   level?: number;
-  /** A static busybox to use instead of the root's or the host's. */
+  /** A static busybox to pack instead of this machine's /bin/busybox (never the root's: it would have to run). */
   busybox?: string;
   /** Baked into /etc/ram.conf so this initrd only mounts its matching rootfs image. */
   rootfsSha256?: string;
@@ -51,7 +53,7 @@ export interface InitrdResult {
   builtin: string[];
   firmware: string[];
   hooks: string[];
-  busybox: { path: string; origin: 'root' | 'host' };
+  busybox: { path: string; origin: BusyboxChoice['origin'] };
   warnings: string[];
 }
 
@@ -86,30 +88,57 @@ function addStageScripts(plan: InitrdPlan, hooks: readonly Hook[]): void {
   }
 }
 
+/** A hook's `files` come from the root, each path resolved inside it (src/rootfs/root-path.ts):
+ * a link to a host file is a file the root does not have. */
 function addHookFiles(plan: InitrdPlan, root: string, hooks: readonly Hook[]): Promise<void[]> {
+  const paths = new RootResolver(root);
   return Promise.all(
     hooks.flatMap((hook) =>
       hook.files.map(async (file) => {
-        const st = await stat(join(root, file.path)).catch(() => undefined);
-        if (!st?.isFile()) {
+        const found = await paths.lookup(file.path);
+        if (!found?.stat.isFile()) {
           if (file.optional) return;
-          throw inputError(`hook ${hook.name} needs ${file.path}, which the root does not have`);
+          throw inputError(`hook ${hook.name} needs /${file.path.replace(/^\/+/, '')}, which the root does not have`, 'install it into the root, or mark it "optional" in the hook');
         }
-        plan.add({ path: file.path, mode: st.mode & 0o7777, content: { kind: 'disk-file', path: join(root, file.path), size: st.size }, requestedBy: `hook ${hook.name}` });
+        const mode = found.stat.mode & 0o7777;
+        plan.add({ path: file.path, mode, content: { kind: 'disk-file', path: found.hostPath, size: found.stat.size }, requestedBy: `hook ${hook.name}` });
       }),
     ),
   );
 }
 
-export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
+/** Everything an initrd holds except what depends on the rootfs (its sha256 and size, an
+ * embedded image): resolved and checked without writing a byte, so `build` can refuse a missing
+ * module before it touches the previous image set. One plan is written once (writeInitrd adds
+ * the contract to it). */
+export interface PlannedInitrd {
+  plan: InitrdPlan;
+  kernel: KernelChoice;
+  compression: Compression;
+  level: number;
+  mtime: number;
+  packed: PackedModules;
+  hooks: Hook[];
+  busybox: BusyboxChoice;
+}
+
+export type InitrdPlanOptions = Omit<InitrdOptions, 'out' | 'rootfsSha256' | 'rootfsSize' | 'embedRootfs'>;
+
+/** What ties an initrd to its rootfs, and where it goes. */
+export type InitrdOutput = Pick<InitrdOptions, 'out' | 'rootfsSha256' | 'rootfsSize' | 'embedRootfs'>;
+
+export function checkRootfsSha256(value: string | undefined): void {
+  if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
+    throw inputError(`"${value}" is not a sha256`, 'give 64 lowercase hex digits');
+  }
+}
+
+export async function planInitrd(opts: InitrdPlanOptions): Promise<PlannedInitrd> {
   // resolveConfig
   const kernel = await findKernel(opts.root, { kver: opts.kver });
   const compression = opts.compression ?? 'zstd';
   const level = checkLevel(compression, opts.level ?? DEFAULT_LEVEL[compression]);
   const mtime = opts.mtime ?? sourceDateEpoch();
-  if (opts.rootfsSha256 !== undefined && !/^[0-9a-f]{64}$/.test(opts.rootfsSha256)) {
-    throw inputError(`"${opts.rootfsSha256}" is not a sha256`, 'give 64 lowercase hex digits');
-  }
   const plan = new InitrdPlan();
   addSkeleton(plan);
 
@@ -120,7 +149,7 @@ export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
   const packed = await addModules(plan, opts.root, kernel.modulesDir, hooks, opts);
 
   // addBusybox: fail at build time when an applet the boot side calls is missing
-  const busybox = await findBusybox(opts.root, opts.busybox);
+  const busybox = await findBusybox(opts.busybox);
   const lacking = missingApplets(busybox, hooks.flatMap((h) => h.applets));
   if (lacking.length > 0) {
     throw inputError(`busybox ${busybox.path} lacks applets the boot script needs: ${lacking.join(', ')}`, 'use Debian busybox-static 1.35 or newer (--busybox FILE)');
@@ -131,43 +160,56 @@ export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
   // addBootScripts
   addBootScripts(plan);
   addStageScripts(plan, hooks);
-  if (opts.embedRootfs) {
-    const size = (await stat(opts.embedRootfs)).size;
-    plan.add({ path: 'rootfs.squashfs', mode: 0o644, content: { kind: 'disk-file', path: opts.embedRootfs, size }, requestedBy: '--embed' });
+  return { plan, kernel, compression, level, mtime, packed, hooks, busybox };
+}
+
+export async function writeInitrd(planned: PlannedInitrd, output: InitrdOutput): Promise<InitrdResult> {
+  const { plan, kernel, packed, compression, level } = planned;
+  checkRootfsSha256(output.rootfsSha256);
+  if (output.embedRootfs) {
+    const size = (await stat(output.embedRootfs)).size;
+    plan.add({ path: 'rootfs.squashfs', mode: 0o644, content: { kind: 'disk-file', path: output.embedRootfs, size }, requestedBy: '--embed' });
   }
 
   // writeContract
   const conf = renderRamConf({
-    baked: opts.rootfsSha256 ? { rootsha256: opts.rootfsSha256 } : {},
+    baked: output.rootfsSha256 ? { rootsha256: output.rootfsSha256 } : {},
     facts: {
       KVER: kernel.kver,
       FORCE_LOAD: packed.forceLoad.join(' '),
-      ROOTSIZE: opts.rootfsSize === undefined ? '' : String(opts.rootfsSize),
-      EMBEDDED: opts.embedRootfs ? '/rootfs.squashfs' : '',
+      ROOTSIZE: output.rootfsSize === undefined ? '' : String(output.rootfsSize),
+      EMBEDDED: output.embedRootfs ? '/rootfs.squashfs' : '',
       VERSION,
     },
   });
   plan.addFile('etc/ram.conf', Buffer.from(conf), 'builder contract');
 
   // emitCpio + compress, atomicRename
-  const entries = await writeAtomically(opts.out, async (tmp) => {
+  const entries = await writeAtomically(output.out, async (tmp) => {
     const sink = compressToFile(compression, level, tmp);
-    const [written] = await Promise.all([writeNewc(plan.toCpioEntries(mtime), sink.input), sink.done]);
+    const [written] = await Promise.all([writeNewc(plan.toCpioEntries(planned.mtime), sink.input), sink.done]);
     return written.entries;
   });
-  const size = (await stat(opts.out)).size;
+  const size = (await stat(output.out)).size;
   return {
-    path: opts.out,
+    path: output.out,
     size,
-    sha256: await sha256File(opts.out),
+    sha256: await sha256File(output.out),
     kver: kernel.kver,
     compression,
     entries,
     modules: packed.resolution.modules,
     builtin: packed.resolution.builtin,
     firmware: packed.firmware,
-    hooks: hooks.map((h) => h.name),
-    busybox: { path: busybox.path, origin: busybox.origin },
+    hooks: planned.hooks.map((h) => h.name),
+    busybox: { path: planned.busybox.path, origin: planned.busybox.origin },
     warnings: packed.warnings,
   };
+}
+
+/** Check the output and every input, then write: a bad module request never replaces `out`. */
+export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
+  checkRootfsSha256(opts.rootfsSha256);
+  await checkOutputPath(opts.out, 'file');
+  return writeInitrd(await planInitrd(opts), opts);
 }

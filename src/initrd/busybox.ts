@@ -1,21 +1,23 @@
-// The initrd's userland is one static busybox. It comes from the target root when the root has a
-// static one (so the initrd matches the distribution being booted), else from the host's
-// busybox-static package. Applet links are made at build time from `busybox --list-full`, and
-// every applet a hook says the boot side calls is checked here, so a missing one fails the
-// build instead of the boot.
+// The initrd's userland is one static busybox: this machine's busybox-static (/bin/busybox), or
+// the file --busybox names. Never one from the root: a root may come from anywhere, and finding
+// its applets means running the binary (`--list-full`) on the build host, as the user running
+// the build (issue 9: a root is data, nothing of it is executed). Applet links are made at build
+// time from that list, and every applet a hook says the boot side calls is checked here, so a
+// missing one fails the build instead of the boot.
 import { stat } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { inputError, toolError } from '../errors.js';
 import { readElfKind } from '../elf/interp.js';
 import { runTool } from '../util/run-tool.js';
 import type { InitrdPlan } from './plan.js';
 
-const CANDIDATES = ['bin/busybox', 'usr/bin/busybox', 'sbin/busybox', 'usr/sbin/busybox'];
-const HOST_BUSYBOX = '/bin/busybox';
+/** Where Debian's busybox-static installs it. */
+export const HOST_BUSYBOX = '/bin/busybox';
 
 export interface BusyboxChoice {
   path: string;
-  origin: 'root' | 'host';
+  /** 'host': this machine's busybox-static; 'option': the file --busybox named. */
+  origin: 'host' | 'option';
   applets: string[];
   size: number;
 }
@@ -27,31 +29,18 @@ async function isStaticBusybox(path: string): Promise<boolean> {
   return kind !== undefined && kind.elf && kind.interpreter === undefined;
 }
 
-/** Find a static busybox: the root's first, then the host's; list its applets. */
-export async function findBusybox(root: string, override?: string): Promise<BusyboxChoice> {
-  let path: string | undefined;
-  let origin: BusyboxChoice['origin'] = 'root';
-  if (override) {
-    if (!(await isStaticBusybox(override))) throw inputError(`${override} is not a static busybox executable`, 'give a statically linked busybox (Debian: busybox-static)');
-    path = override;
-    origin = 'host';
+/** The static busybox to pack: `override` (--busybox) or this machine's; lists its applets. */
+export async function findBusybox(override?: string): Promise<BusyboxChoice> {
+  if (override !== undefined && !(await isStaticBusybox(override))) {
+    throw inputError(`${override} is not a static busybox executable`, 'give a statically linked busybox (Debian: busybox-static)');
   }
-  for (const rel of override ? [] : CANDIDATES) {
-    if (await isStaticBusybox(join(root, rel))) {
-      path = join(root, rel);
-      break;
-    }
+  if (override === undefined && !(await isStaticBusybox(HOST_BUSYBOX))) {
+    throw toolError(`no static busybox at ${HOST_BUSYBOX} on this machine`, 'apt-get install busybox-static, or give --busybox FILE');
   }
-  if (!path) {
-    if (!(await isStaticBusybox(HOST_BUSYBOX))) {
-      throw toolError('no static busybox in the root or on this machine', 'apt-get install busybox-static (or install it into the root)');
-    }
-    path = HOST_BUSYBOX;
-    origin = 'host';
-  }
+  const path = override ?? HOST_BUSYBOX;
   const { stdout } = await runTool(path, ['--list-full']);
   const applets = stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
-  return { path, origin, applets, size: (await stat(path)).size };
+  return { path, origin: override === undefined ? 'host' : 'option', applets, size: (await stat(path)).size };
 }
 
 /** Applets the hooks need that this busybox lacks. */
@@ -62,7 +51,7 @@ export function missingApplets(choice: BusyboxChoice, wanted: Iterable<string>):
 
 /** /bin/busybox plus a symlink for each applet at its usual path. */
 export function addBusybox(plan: InitrdPlan, choice: BusyboxChoice): void {
-  const requestedBy = `busybox (${choice.origin === 'root' ? 'from the root' : 'from this machine'})`;
+  const requestedBy = `busybox (${choice.origin === 'host' ? `this machine's ${choice.path}` : `--busybox ${choice.path}`})`;
   plan.add({ path: 'bin/busybox', mode: 0o755, content: { kind: 'disk-file', path: choice.path, size: choice.size }, requestedBy });
   for (const applet of choice.applets) {
     const path = applet.replace(/^\/+/, '');

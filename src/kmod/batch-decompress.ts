@@ -108,7 +108,9 @@ export function decompressFile(tool: 'xz' | 'zstd', file: string): Promise<Buffe
 const BATCH_FILES = 128;
 const BATCH_BYTES = 32 << 20;
 
-/** Calls `use(i, bytes)` with the decompressed bytes of every `files[i]`, `parallel` processes at a time. */
+/** Calls `use(i, bytes)` with the decompressed bytes of every `files[i]`, `parallel` processes at a
+ * time. `files` are host paths already resolved inside their root (moduleHostPath): the
+ * decompressors open them as given. */
 export async function decompressEach(
   tool: 'xz' | 'zstd',
   files: readonly string[],

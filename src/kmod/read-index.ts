@@ -4,10 +4,13 @@
 // each module's .modinfo: modpost wrote its depends= from the same symbol resolution depmod
 // does, and alias=/softdep= are what depmod copies into modules.alias/modules.softdep.
 // Firmware names exist only in .modinfo, so every module's .modinfo is read either way.
+// Every file is resolved inside the root first (src/rootfs/root-path.ts): a symlinked module,
+// index file or modules dir names a file of the root, never one of the build host.
 import { availableParallelism } from 'node:os';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { inputError } from '../errors.js';
+import { RootResolver } from '../rootfs/root-path.js';
 import {
   parseBuiltinModinfoAliases,
   parseModulesAlias,
@@ -18,14 +21,16 @@ import {
 import { decompressEach } from './batch-decompress.js';
 import { bufferReader } from './elf-section.js';
 import { readModinfo, type Modinfo } from './modinfo.js';
-import { DECOMPRESSOR, isModuleFile, moduleCompression, moduleNameOfPath, readModuleModinfo } from './module-file.js';
+import { DECOMPRESSOR, isModuleFile, moduleCompression, moduleHostPath, moduleNameOfPath, moduleRootPath, readModuleModinfo } from './module-file.js';
 import { mapLimit } from './pool.js';
 import type { ModuleIndex, ModuleInfo } from './types.js';
 
-async function readOptional(path: string): Promise<Buffer | undefined> {
-  return readFile(path).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw inputError(`cannot read ${path}: ${error.code ?? error.message}`);
+/** An index file of the modules dir (modules.dep, ...), resolved inside the root; absent is undefined. */
+async function readOptional(paths: RootResolver, rootPath: string): Promise<Buffer | undefined> {
+  const entry = await paths.lookup(rootPath);
+  if (!entry) return undefined;
+  return readFile(entry.hostPath).catch((error: NodeJS.ErrnoException) => {
+    throw inputError(`cannot read ${rootPath} of the root ${paths.root}: ${error.code ?? error.message}`);
   });
 }
 
@@ -35,39 +40,72 @@ function searchRank(path: string): number {
   return path.startsWith('updates/') ? 0 : path.startsWith('kernel/') ? 2 : 1;
 }
 
-/** Every module file under `dir` (build/ and source/ are symlinks into kernel headers). When
- * two files give the same module name, one wins by search rank, then path order. */
-async function findModuleFiles(dir: string, warnings: string[]): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true });
+/** Module files under the modules dir, relative to it. Symlinked directories are followed as
+ * depmod follows them, but resolved inside the root (fs.readdir's `recursive` would follow them
+ * on the host, even into the host's own modules), each real directory once, so a link loop ends.
+ * A symlinked file with a module's name is listed with the host path it resolves to; a regular
+ * file's host path is its directory's (already symlink-free) plus its name, with no more lstat.
+ * build/ and source/ are links into the kernel headers: never walked. */
+async function listModuleFiles(paths: RootResolver, tree: Pick<ModuleIndex, 'dir' | 'dirInRoot'>): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const seen = new Set<string>([tree.dirInRoot]);
+  const walk = async (hostDir: string, prefix: string): Promise<void> => {
+    for (const entry of await readdir(hostDir, { withFileTypes: true })) {
+      const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+      if (prefix === '' && (entry.name === 'build' || entry.name === 'source')) continue;
+      if (entry.isDirectory()) await walk(join(hostDir, entry.name), rel);
+      else if (entry.isFile() && isModuleFile(entry.name)) found.set(rel, join(hostDir, entry.name));
+      else if (entry.isSymbolicLink()) {
+        const target = await paths.lookup(moduleRootPath(tree, rel));
+        if (target?.stat.isFile() && isModuleFile(entry.name)) found.set(rel, target.hostPath);
+        else if (target?.stat.isDirectory() && !seen.has(target.rootPath)) {
+          seen.add(target.rootPath);
+          await walk(target.hostPath, rel);
+        }
+      }
+    }
+  };
+  await walk(tree.dir, '');
+  return found;
+}
+
+/** Every module file of the modules dir (relative path -> host path). When two files give the
+ * same module name, one wins by search rank, then path order. */
+async function findModuleFiles(paths: RootResolver, tree: Pick<ModuleIndex, 'dir' | 'dirInRoot'>, warnings: string[]): Promise<Map<string, string>> {
+  const entries = await listModuleFiles(paths, tree);
   const byName = new Map<string, string[]>();
-  for (const entry of entries.sort()) {
-    if (!isModuleFile(entry) || entry.startsWith('build/') || entry.startsWith('source/')) continue;
+  for (const entry of [...entries.keys()].sort()) {
     const name = moduleNameOfPath(entry);
     const list = byName.get(name);
     if (list) list.push(entry);
     else byName.set(name, [entry]);
   }
-  const chosen: string[] = [];
+  const chosen = new Map<string, string>();
   for (const [name, paths] of byName) {
     paths.sort((a, b) => searchRank(a) - searchRank(b) || (a < b ? -1 : 1));
-    chosen.push(paths[0]!);
+    chosen.set(paths[0]!, entries.get(paths[0]!)!);
     if (paths.length > 1) warnings.push(`module ${name} exists as ${paths.join(', ')}; using ${paths[0]}`);
   }
   return chosen;
 }
 
 /** .modinfo of every path: plain files with many small reads in flight; .ko.gz through zlib;
- * .ko.xz/.ko.zst in batches, one decompressor process per core (batch-decompress.ts). */
-async function readAllModinfo(dir: string, paths: readonly string[]): Promise<Modinfo[]> {
+ * .ko.xz/.ko.zst in batches, one decompressor process per core (batch-decompress.ts). Paths
+ * whose host path the scan did not already give (modules.dep's) are resolved inside the root. */
+async function readAllModinfo(tree: Pick<ModuleIndex, 'root' | 'dirInRoot'>, resolver: RootResolver, paths: readonly string[], known: ReadonlyMap<string, string>): Promise<Modinfo[]> {
+  const hostPaths: string[] = new Array(paths.length);
+  await mapLimit([...paths.keys()], 32, async (i) => {
+    hostPaths[i] = known.get(paths[i]!) ?? (await moduleHostPath(tree, paths[i]!, resolver));
+  });
   const result: Modinfo[] = new Array(paths.length);
   const byKind = { plain: [] as number[], gz: [] as number[], xz: [] as number[], zst: [] as number[] };
   paths.forEach((path, i) => byKind[moduleCompression(path) ?? 'plain'].push(i));
   const direct = (indexes: number[], limit: number) =>
     mapLimit(indexes, limit, async (i) => {
-      result[i] = await readModuleModinfo(dir, paths[i]!);
+      result[i] = await readModuleModinfo(hostPaths[i]!, moduleCompression(paths[i]!));
     });
   const batched = async (indexes: number[], kind: 'xz' | 'zst') => {
-    const files = indexes.map((i) => join(dir, paths[i]!));
+    const files = indexes.map((i) => hostPaths[i]!);
     // Each process holds a batch (up to BATCH_BYTES) in memory; a few cores' worth is plenty.
     await decompressEach(DECOMPRESSOR[kind], files, Math.min(availableParallelism(), 8), async (k, bytes) => {
       result[indexes[k]!] = await readModinfo(bufferReader(bytes), files[k]!);
@@ -77,21 +115,38 @@ async function readAllModinfo(dir: string, paths: readonly string[]): Promise<Mo
   return result;
 }
 
-/** Reads modules.dep/modules.alias/modules.softdep/modules.builtin when present; when absent derives the same from each module's .modinfo ELF section (depends=, alias=, softdep=, firmware=). */
-export async function readModuleIndex(modulesDir: string): Promise<ModuleIndex> {
+/** Where `modulesDir` is inside `root` ('/lib/modules/KVER'); `root` defaults to the modules dir itself. */
+function locate(modulesDir: string, root: string | undefined): { root: string; dirInRoot: string } {
   const dir = resolve(modulesDir);
-  const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) {
-    throw inputError(`kernel modules directory ${dir} does not exist`, 'install the kernel (and its modules package) into the root');
+  if (root === undefined) return { root: dir, dirInRoot: '/' };
+  const rel = relative(resolve(root), dir);
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw inputError(`kernel modules directory ${dir} is not inside the root ${root}`, 'modules come from the target root only');
   }
-  const file = (name: string) => readOptional(`${dir}/${name}`);
+  return { root: resolve(root), dirInRoot: `/${rel.split(sep).join('/')}`.replace(/\/$/, '') || '/' };
+}
+
+/** Reads modules.dep/modules.alias/modules.softdep/modules.builtin when present; when absent derives the same from each module's .modinfo ELF section (depends=, alias=, softdep=, firmware=).
+ * Every path is resolved inside `root` (the target root; default: the modules dir itself). */
+export async function readModuleIndex(modulesDir: string, options: { root?: string } = {}): Promise<ModuleIndex> {
+  const located = locate(modulesDir, options.root);
+  const resolver = new RootResolver(located.root);
+  const found = await resolver.lookup(located.dirInRoot);
+  if (!found?.stat.isDirectory()) {
+    throw inputError(`kernel modules directory ${resolve(modulesDir)} does not exist`, 'install the kernel (and its modules package) into the root');
+  }
+  const dir = found.hostPath;
+  const tree = { root: located.root, dir, dirInRoot: found.rootPath };
+  const file = (name: string) => readOptional(resolver, moduleRootPath(tree, name));
   const [depText, aliasText, softdepText, builtinText, builtinModinfo] = await Promise.all(
     ['modules.dep', 'modules.alias', 'modules.softdep', 'modules.builtin', 'modules.builtin.modinfo'].map(file),
   );
   const warnings: string[] = [];
-  const depMap = depText && parseModulesDep(depText.toString('utf8'), dir);
-  const paths = depMap ? [...depMap.keys()] : await findModuleFiles(dir, warnings);
-  const modinfos = await readAllModinfo(dir, paths);
+  // Absolute paths in modules.dep are the root's (old depmod wrote /lib/modules/KVER/...).
+  const depMap = depText && parseModulesDep(depText.toString('utf8'), tree.dirInRoot === '/' ? dir : tree.dirInRoot);
+  const scanned = depMap ? new Map<string, string>() : await findModuleFiles(resolver, tree, warnings);
+  const paths = depMap ? [...depMap.keys()] : [...scanned.keys()];
+  const modinfos = await readAllModinfo(tree, resolver, paths, scanned);
   const aliasMap = aliasText && parseModulesAlias(aliasText.toString('utf8'));
   const softdepMap = softdepText && parseModulesSoftdep(softdepText.toString('utf8'));
 
@@ -129,8 +184,8 @@ export async function readModuleIndex(modulesDir: string): Promise<ModuleIndex> 
     else if (!names.includes(name)) names.push(name);
   }
   return {
-    kver: basename(dir),
-    dir,
+    kver: basename(resolve(modulesDir)),
+    ...tree,
     modules,
     builtin,
     builtinPaths,

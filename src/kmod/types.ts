@@ -21,8 +21,13 @@ export interface ModuleInfo {
 
 export interface ModuleIndex {
   kver: string;
-  /** Absolute modules dir (…/lib/modules/KVER). */
+  /** Host path of the modules dir (…/lib/modules/KVER), symlinks resolved inside `root`. */
   dir: string;
+  /** Host path of the tree every module file is resolved inside (src/rootfs/root-path.ts): the
+   * target root, or the modules dir itself when no root was given. */
+  root: string;
+  /** The modules dir as `root` sees it: '/lib/modules/KVER' (or '/' when it is the root). */
+  dirInRoot: string;
   modules: Map<string, ModuleInfo>;
   /** Canonical names of modules built into the kernel image. */
   builtin: Set<string>;

@@ -1,18 +1,22 @@
 // rootfs.squashfs from a root tree, as named steps:
-//   resolveSettings -> checkRoot -> readExcludeList -> planFixups -> renderMksquashfsArgs ->
-//   mksquashfs into a temp file -> sha256 -> atomicRename
+//   planRootfs:  resolveRootfsSettings -> checkRoot -> readExcludeList -> planFixups
+//   writeRootfs: renderMksquashfsArgs -> mksquashfs into a temp file -> sha256 -> atomicRename
+// (split so `build` can check everything before it writes anything)
 // The source tree is only read. Same tree + same settings (+ SOURCE_DATE_EPOCH) = same bytes:
 // mksquashfs 4.5.1 is -reproducible by default (identical output with -processors 1 and 2,
 // measured), orders inodes by name, and the only clock it reads is the superblock's creation time.
-import { lstat, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { inputError, usageError } from '../errors.js';
 import { writeAtomically } from '../util/atomic-file.js';
+import { realpathOfNearest } from '../util/disk-space.js';
+import { checkOutputPath } from '../util/output-path.js';
 import { runTool } from '../util/run-tool.js';
 import { sha256File } from '../util/sha256.js';
 import { sourceDateEpoch } from '../util/source-date-epoch.js';
 import { readExcludeList, renderExcludePatterns, type ExcludeRule } from './excludes.js';
 import { planFixups } from './fixups.js';
+import { lookupInRoot } from './root-path.js';
 import { createBarForwarder } from './progress.js';
 
 export { parseExcludeList, readExcludeList, renderExcludePatterns, type ExcludeRule } from './excludes.js';
@@ -59,17 +63,19 @@ export interface RootfsResult {
 // does at memory speed; --block-size 256K trades 6% of size for that. gzip 6 is 4.7x faster than
 // gzip's default 9 for 1% more. xz (no level in 4.5.1) and lz4 keep mksquashfs' settings.
 export const DEFAULT_BLOCK_SIZE = 1 << 20;
-const DEFAULT_LEVEL: Record<SquashfsCompression, number | undefined> = { zstd: 6, gzip: 6, xz: undefined, lz4: undefined };
+export const DEFAULT_SQUASHFS_LEVEL: Record<SquashfsCompression, number | undefined> = { zstd: 6, gzip: 6, xz: undefined, lz4: undefined };
 const LEVEL_RANGE: Partial<Record<SquashfsCompression, [number, number]>> = { zstd: [1, 22], gzip: [1, 9] };
 
-interface Settings {
+export interface SquashfsSettings {
   compression: SquashfsCompression;
   level: number | undefined;
   blockSize: number;
   sourceDateEpoch: number | undefined;
 }
 
-function resolveSettings(opts: RootfsOptions): Settings {
+/** The squashfs settings with defaults applied, or a one-line usage error: also the CLI's check
+ * of --squashfs-comp/--squashfs-level/--block-size before any work starts. */
+export function resolveRootfsSettings(opts: Pick<RootfsOptions, 'compression' | 'level' | 'blockSize' | 'sourceDateEpoch'>): SquashfsSettings {
   const compression = opts.compression ?? 'zstd';
   if (!SQUASHFS_COMPRESSIONS.includes(compression)) {
     throw usageError(`squashfs compression "${compression}" is not one of ${SQUASHFS_COMPRESSIONS.join(', ')}`);
@@ -90,18 +96,10 @@ function resolveSettings(opts: RootfsOptions): Settings {
   if (sde !== undefined && (!Number.isInteger(sde) || sde < 0 || sde > 0xffffffff)) {
     throw usageError(`source date epoch ${sde} is not a Unix time that fits squashfs (0..4294967295)`);
   }
-  return { compression, level: opts.level ?? DEFAULT_LEVEL[compression], blockSize, sourceDateEpoch: sde };
+  return { compression, level: opts.level ?? DEFAULT_SQUASHFS_LEVEL[compression], blockSize, sourceDateEpoch: sde };
 }
 
 const INIT_PATHS = ['sbin/init', 'usr/sbin/init', 'lib/systemd/systemd', 'usr/lib/systemd/systemd'];
-
-/** realpath of `path`, or of its nearest existing ancestor joined with the rest (out/ may not exist yet). */
-async function realpathOfNearest(path: string): Promise<string> {
-  const real = await realpath(path).catch(() => null);
-  if (real) return real;
-  const parent = dirname(path);
-  return parent === path ? path : join(await realpathOfNearest(parent), basename(path));
-}
 
 /** The root must be a directory; without any init it is probably not a root tree (a warning:
  * test roots are tiny). The output must not land inside the tree it is made from. */
@@ -109,7 +107,8 @@ async function checkRoot(root: string, out: string, warnings: string[]): Promise
   const st = await stat(root).catch(() => null);
   if (!st) throw inputError(`root tree ${root} does not exist`);
   if (!st.isDirectory()) throw inputError(`root tree ${root} is not a directory`);
-  const present = await Promise.all(INIT_PATHS.map((p) => lstat(join(root, p)).then(() => true, () => false)));
+  // Looked up inside the root: a symlinked /sbin or /usr must not send the check to the host's.
+  const present = await Promise.all(INIT_PATHS.map((p) => lookupInRoot(root, p, { followFinal: false }).then((e) => e !== undefined, () => false)));
   if (!present.includes(true)) {
     warnings.push(`${root} has no /sbin/init, /usr/sbin/init or /lib/systemd/systemd; is it a root tree?`);
   }
@@ -119,7 +118,7 @@ async function checkRoot(root: string, out: string, warnings: string[]): Promise
   }
 }
 
-export interface MksquashfsPlan extends Settings {
+export interface MksquashfsPlan extends SquashfsSettings {
   root: string;
   out: string;
   progress: boolean;
@@ -150,51 +149,71 @@ function mksquashfsEnv(sde: number | undefined): NodeJS.ProcessEnv {
   return env;
 }
 
-export async function buildRootfs(opts: RootfsOptions): Promise<RootfsResult> {
-  const started = performance.now();
-  const settings = resolveSettings(opts);
+/** A checked rootfs build: settings in range, the root a directory, exclude lists read, fixups
+ * planned. Nothing is written until writeRootfs. */
+export interface PlannedRootfs {
+  root: string;
+  settings: SquashfsSettings;
+  excludes: string[];
+  fixups: Awaited<ReturnType<typeof planFixups>>;
+  progress: boolean;
+  warnings: string[];
+}
+
+/** `opts.out` is where the image will finally be (checked against the root); writeRootfs may
+ * be given another path, e.g. a staging directory beside it. */
+export async function planRootfs(opts: RootfsOptions): Promise<PlannedRootfs> {
+  const settings = resolveRootfsSettings(opts);
   const warnings: string[] = [];
   await checkRoot(opts.root, opts.out, warnings);
   const rules: ExcludeRule[] = await readExcludeList(opts.excludeFiles ?? []);
   const fixups = await planFixups(opts.root);
-  const progress = opts.progress === true;
+  return { root: opts.root, settings, excludes: [...renderExcludePatterns(rules), ...fixups.excludes], fixups, progress: opts.progress === true, warnings };
+}
 
-  const { sha256, stderr } = await writeAtomically(opts.out, async (tmp) => {
-    const args = renderMksquashfsArgs({
-      ...settings,
-      root: opts.root,
-      out: tmp,
-      progress,
-      excludes: [...renderExcludePatterns(rules), ...fixups.excludes],
-      pseudo: fixups.pseudo,
-    });
-    const bar = createBarForwarder((text) => process.stderr.write(text));
-    const stdout = progress
-      ? {
-          binary: true,
-          transform: function* (chunk: unknown) {
-            bar.push(chunk as Uint8Array);
-          },
-          final: function* () {
-            bar.end();
-          },
-        }
-      : ('pipe' as const);
-    const result = await runTool('mksquashfs', args, { env: mksquashfsEnv(settings.sourceDateEpoch), extendEnv: false, stdout });
-    return { sha256: await sha256File(tmp), stderr: result.stderr };
-  });
+export async function writeRootfs(planned: PlannedRootfs, out: string, flag = '-o'): Promise<RootfsResult> {
+  const started = performance.now();
+  const { settings, progress } = planned;
+  const warnings = [...planned.warnings];
+  const { sha256, stderr } = await writeAtomically(
+    out,
+    async (tmp) => {
+      const args = renderMksquashfsArgs({ ...settings, root: planned.root, out: tmp, progress, excludes: planned.excludes, pseudo: planned.fixups.pseudo });
+      const bar = createBarForwarder((text) => process.stderr.write(text));
+      const stdout = progress
+        ? {
+            binary: true,
+            transform: function* (chunk: unknown) {
+              bar.push(chunk as Uint8Array);
+            },
+            final: function* () {
+              bar.end();
+            },
+          }
+        : ('pipe' as const);
+      const result = await runTool('mksquashfs', args, { env: mksquashfsEnv(settings.sourceDateEpoch), extendEnv: false, stdout });
+      return { sha256: await sha256File(tmp), stderr: result.stderr };
+    },
+    { flag },
+  );
   // mksquashfs reports skipped xattrs and the like on stderr and still succeeds.
   warnings.push(...stderr.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => `mksquashfs: ${l}`));
 
   return {
-    path: opts.out,
-    size: (await stat(opts.out)).size,
+    path: out,
+    size: (await stat(out)).size,
     sha256,
     seconds: (performance.now() - started) / 1000,
     compression: settings.compression,
     level: settings.level,
     blockSize: settings.blockSize,
-    fixups: fixups.applied,
+    fixups: planned.fixups.applied,
     warnings,
   };
+}
+
+/** Check the output and every input, then write. */
+export async function buildRootfs(opts: RootfsOptions): Promise<RootfsResult> {
+  await checkOutputPath(opts.out, 'file');
+  return writeRootfs(await planRootfs(opts), opts.out);
 }

@@ -2,8 +2,7 @@
 // only: the source tree is never touched. Each fixup is an exclude of the original plus a
 // mksquashfs pseudo file definition (mksquashfs(1) "Pseudo file definition format"; with the
 // original excluded, the pseudo file takes its place — tested in test/rootfs).
-import { lstat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lookupInRoot } from './root-path.js';
 
 export interface RootfsFixups {
   /** mksquashfs -wildcards patterns for the originals being replaced. */
@@ -14,16 +13,16 @@ export interface RootfsFixups {
   applied: string[];
 }
 
-async function lstatOrNull(path: string) {
-  return lstat(path).catch(() => null);
-}
-
 /** /etc/machine-id becomes an EMPTY file. machine-id(5): when it is empty, systemd generates a
  * transient id at each boot and mounts it over the file, so every node booting the image gets
  * its own id instead of sharing the build's. An absent file is left absent. */
 async function emptyMachineId(root: string, out: RootfsFixups): Promise<void> {
-  const st = await lstatOrNull(join(root, 'etc/machine-id'));
-  if (!st || st.isDirectory()) return;
+  // The file itself, not what it links to (followFinal: false), found inside the root. The
+  // exclude and the pseudo file name the literal path etc/machine-id, which mksquashfs matches
+  // only when no directory on the way is a symlink: when one is (etc -> elsewhere), leave it be.
+  const entry = await lookupInRoot(root, 'etc/machine-id', { followFinal: false });
+  if (!entry || entry.rootPath !== '/etc/machine-id' || entry.stat.isDirectory()) return;
+  const st = entry.stat;
   // `F time mode uid gid command`: a file filled from the command's stdout; `true` prints nothing.
   // The time is the original's, so the tree alone decides the bytes (SOURCE_DATE_EPOCH clamps it).
   out.excludes.push('etc/machine-id');

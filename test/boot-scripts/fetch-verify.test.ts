@@ -14,7 +14,7 @@ function sandbox(cmdline: string, rootSize = ''): Sandbox {
 }
 const IMAGE = 'hsqs pretend squashfs image\n';
 const SHA = createHash('sha256').update(IMAGE).digest('hex');
-const FETCH = 'ram_stage_setup >/dev/null; ram_stage_fetch; echo "url=$RAM_IMAGE_URL"';
+const FETCH = 'ram_stage_setup; ram_stage_fetch; echo "url=$RAM_IMAGE_URL"';
 const IMG = '$P/run/ramboot/image/rootfs.squashfs';
 
 /** wget: --spider prints the headers (Content-Length = IMAGE) on stderr; 404 for URLs containing
@@ -227,7 +227,7 @@ test('fetch: no rooturl= says how to give one', () => {
   assert.deepEqual(errorLines(r.output), ['ramboot: error: no rooturl= on the kernel command line (e.g. rooturl=http://SERVER/rootfs.squashfs)']);
 });
 
-const VERIFY = `ram_stage_setup >/dev/null; RAM_IMAGE_URL=http://h/rootfs.squashfs; RAM_IMAGE="$RAM_PREFIX/img"; ram_stage_verify`;
+const VERIFY = `ram_stage_setup; RAM_IMAGE_URL=http://h/rootfs.squashfs; RAM_IMAGE="$RAM_PREFIX/img"; ram_stage_verify`;
 
 test('verify: a checksum mismatch refuses the image with got and expected', () => {
   const wrong = '0'.repeat(64);
@@ -253,13 +253,38 @@ test('verify: the right checksum passes, in either case of hex', () => {
 test('verify: a malformed rootsha256 is reported as such, not as a mismatch', () => {
   const sb = sandbox('rootsha256=abc123');
   sb.write('img', IMAGE);
-  assert.deepEqual(errorLines(sb.run(VERIFY).output), ['ramboot: error: rootsha256=abc123 is not a sha256 (64 hex digits)']);
+  const lines = errorLines(sb.run(VERIFY).output);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, /^ramboot: error: rootsha256=abc123[: ]/);
+  assert.doesNotMatch(lines[0]!, /mismatch/);
 });
 
-test('verify: without any rootsha256 the boot goes on with a loud warning', () => {
-  const sb = sandbox('');
+test('verify: rootsha256=off boots the image unchecked, with a loud warning and "off" in report.json', () => {
+  const sb = sandbox('rootsha256=off');
+  sb.write('img', IMAGE);
+  const r = sb.run(`${VERIFY}; ram_write_report`);
+  assert.equal(r.status, 0, r.output);
+  assert.match(r.stdout, /^ramboot: warning: verify: rootsha256=off: http:\/\/h\/rootfs\.squashfs is NOT verified; anyone who can change it on the server or the network chooses what this machine boots$/m);
+  assert.deepEqual(JSON.parse(sb.read('run/ramboot/report.json')).verify, { result: 'off', sha256: 'off' });
+});
+
+test('verify: with no pin at all (built without one, none given) the boot stops: it fails closed', () => {
+  const sb = sandbox('initrddebug=verify');
   sb.write('img', IMAGE);
   const r = sb.run(VERIFY);
-  assert.equal(r.status, 0);
-  assert.match(r.stdout, /^ramboot: warning: verify: no rootsha256= given or built in: http:\/\/h\/rootfs\.squashfs is NOT verified$/m);
+  assert.equal(r.status, 1, r.output);
+  assert.deepEqual(errorLines(r.output), [
+    'ramboot: error: no sha256 to check http://h/rootfs.squashfs against: this initrd has none built in and the command line gives no rootsha256= (build with ramboot build, or add rootsha256=HEX, or rootsha256=off to boot it unverified)',
+  ]);
+  assert.equal(JSON.parse(sb.read('run/ramboot/report.json')).verify, undefined, 'nothing claims it was verified');
+});
+
+test('verify: an empty rootsha256= on the command line does not drop the baked pin', () => {
+  const sb = new Sandbox({ cmdline: 'rootsha256=', conf: { baked: { rootsha256: SHA }, facts: { KVER: '6.1.0-test', VERSION: 't' } } });
+  sandboxes.push(sb);
+  sb.write('img', IMAGE);
+  const r = sb.run(VERIFY);
+  assert.equal(r.status, 1, r.output);
+  assert.equal(errorLines(r.output).length, 1, r.output);
+  assert.doesNotMatch(r.stdout, /verify: sha256 .* matches|NOT verified/);
 });

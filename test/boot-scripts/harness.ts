@@ -13,13 +13,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderRamConf, type RamConfFacts } from '../../src/cmdline/ram-conf.ts';
+import { BOOT_STAGES } from '../../src/cmdline/params.ts';
 
 export const BUSYBOX = '/bin/busybox';
 export const SCRIPTS = fileURLToPath(new URL('../../initrd-scripts', import.meta.url));
 export const LIBDIR = join(SCRIPTS, 'lib');
 
-/** The stage list, read from the entry so the tests never keep a copy of it. */
-export const RAM_STAGES = /^RAM_STAGES='([^']*)'$/m.exec(readFileSync(join(SCRIPTS, 'ram'), 'utf8'))?.[1] ?? '';
+/** The stage list as ram.conf gives it to the entry: the tests never keep a copy of it. */
+export const RAM_STAGES = BOOT_STAGES.join(' ');
 
 let appletDir: string | undefined;
 /** A directory with one symlink per busybox applet, made once per test process. */
@@ -36,7 +37,7 @@ const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
 
 /** Stubbed in every sandbox: each would change the host. */
-const HOST_CHANGING = ['mount', 'umount', 'modprobe', 'ip', 'hostname', 'mkswap', 'swapon', 'switch_root', 'setsid', 'udhcpc', 'wget', 'tftp'];
+const HOST_CHANGING = ['mount', 'umount', 'modprobe', 'ip', 'hostname', 'swapon', 'switch_root', 'setsid', 'udhcpc', 'wget', 'tftp'];
 
 export interface SandboxOptions {
   cmdline?: string;

@@ -30,7 +30,7 @@ case $1 in *.squashfs | *.sqfs) printf 'hsqs %s\\n' "$1" >"$out" ;; *) printf '$
   chmodSync(sb.path('newroot/sbin/init'), 0o755);
   return sb;
 }
-const BOOT = 'ram_stage_setup >/dev/null; ram_stage_fetch; ram_stage_mount';
+const BOOT = 'ram_stage_setup; ram_stage_fetch; ram_stage_mount';
 const L = '$P/run/ramboot/layers';
 
 test('overlays=: a tar.gz and a squashfs, fetched in order, stacked with the last on top', () => {
@@ -84,4 +84,22 @@ test('overlays=: a failed download and a layer of unknown kind are errors naming
   const o = odd.run(BOOT);
   assert.equal(o.status, 1);
   assert.deepEqual(errorLines(o.output), ['ramboot: error: overlays=: layer 1 from http://h/c.zip is neither a squashfs nor a .tar.gz/.tgz']);
+});
+
+test('overlays=: an empty #sha256= is an error, not an unchecked layer', () => {
+  const sb = sandbox('rooturl=http://h/rootfs.squashfs overlays=http://h/a.tgz#sha256=');
+  const r = sb.run(BOOT);
+  assert.equal(r.status, 1, r.output);
+  assert.deepEqual(errorLines(r.output), ['ramboot: error: overlays=: layer 1 from http://h/a.tgz: #sha256= is not a sha256 (64 hex digits)']);
+  assert.ok(!sb.callLines('mount').some((l) => l.includes('layers/1')), 'the layer is never mounted or unpacked');
+  assert.deepEqual(sb.callLines('tar'), []);
+});
+
+test('overlays=: a layer URL with a (quoted) space is one layer, kept whole from fetch to mount', () => {
+  const sb = sandbox('rooturl=http://h/rootfs.squashfs "overlays=http://h/my layer.tgz,http://h/*.squashfs"');
+  const r = sb.run(BOOT);
+  assert.equal(r.status, 0, r.output);
+  assert.deepEqual(sb.callLines('tar'), [`tar -xzf ${L}/1 -C ${L}/1.d`]);
+  assert.match(r.stdout, /^ramboot: mount: layer 1 \(tar\.gz\) from http:\/\/h\/my layer\.tgz$/m);
+  assert.match(r.stdout, /^ramboot: mount: layer 2 \(squashfs\) from http:\/\/h\/\*\.squashfs$/m);
 });

@@ -46,7 +46,7 @@ test('static ip= with a netmask that is not one stops the boot', () => {
   sb.nic('eth0');
   const r = sb.run(NET);
   assert.equal(r.status, 1);
-  assert.deepEqual(errorLines(r.output), ['ramboot: error: net: netmask 255.0.255.7 is not a netmask']);
+  assert.deepEqual(errorLines(r.output), ['ramboot: error: net: eth0: netmask 255.0.255.7 is not a netmask (static)']);
 });
 
 test('static ip= naming a NIC that never appears: error lists the NICs there are', () => {

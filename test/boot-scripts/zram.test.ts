@@ -1,4 +1,4 @@
-// The zram stage against a fake sysfs: size from MemTotal, compressor first, then mkswap/swapon.
+// The zram stage against a fake sysfs: size from MemTotal, compressor first, then the swap header and swapon.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, truncateSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ test('zram_size_pct=25: zram and its compressor loaded, algorithm then disksize 
   const sb = sandbox('zram_size_pct=25');
   const r = sb.run(ZRAM);
   assert.equal(r.status, 0, r.output);
-  assert.deepEqual(sb.callLines('modprobe', 'mkswap', 'swapon'), [
+  assert.deepEqual(sb.callLines('modprobe', 'swapon'), [
     'modprobe zram num_devices=1',
     'modprobe -q lzo-rle',
     'swapon $P/dev/zram0',
@@ -71,7 +71,7 @@ test('zram_size_pct=0 does nothing at all', () => {
   const sb = sandbox('zram_size_pct=0');
   const r = sb.run(ZRAM);
   assert.equal(r.status, 0, r.output);
-  assert.deepEqual(sb.calls('modprobe', 'mkswap', 'swapon'), []);
+  assert.deepEqual(sb.calls('modprobe', 'swapon'), []);
   assert.equal(sb.exists('sys/block/zram0'), false);
   assert.match(r.stdout, /^ramboot: zram: off \(zram_size_pct=0\)$/m);
 });
@@ -144,6 +144,7 @@ test('zram_algo= the kernel does not offer falls back with a warning; a bad zram
   assert.deepEqual(sb.callLines('modprobe'), ['modprobe -q zstd', 'modprobe -q lzo-rle']);
 
   for (const bad of ['0', 'many', '1000']) {
-    assert.deepEqual(errorLines(sandbox(`zram_devices=${bad}`).run(ZRAM).output), [`ramboot: error: zram_devices=${bad}: not a number of devices (1-999) or cores`]);
+    // Checked with every parameter when the command line is read, before any stage runs.
+    assert.deepEqual(errorLines(sandbox(`zram_devices=${bad}`).run('ram_stage_setup').output), [`ramboot: error: zram_devices=${bad}: not a whole number from 1 to 999, nor cores`]);
   }
 });

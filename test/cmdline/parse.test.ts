@@ -52,3 +52,9 @@ test('the default cmdline.txt parses back to its own values', () => {
 test('rendering an unknown parameter is a usage error naming it', () => {
   assert.throws(() => renderDefaultCmdline({ rootsha: 'x' }), /unknown boot parameter "rootsha"/);
 });
+
+test('a rendered value holding the byte 0xA0 (in à) is quoted, so the kernel does not cut it', () => {
+  const line = renderDefaultCmdline({ init: '/opt/voilà' });
+  assert.match(line, / init="\/opt\/voilà" /);
+  assert.equal(parseCmdline(line).values.init, '/opt/voilà');
+});

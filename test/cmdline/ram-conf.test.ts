@@ -28,10 +28,18 @@ test('shQuote survives single quotes', () => {
   assert.equal(shQuote("a'b"), `'a'\\''b'`);
 });
 
-test('the stages initrddebug= accepts are the stages the ram script runs', async () => {
+test('the stages initrddebug= accepts are the stages the ram script runs: ram.conf gives the entry its list', async () => {
   const { BOOT_STAGES } = await import('../../src/cmdline/params.ts');
   const { readFileSync } = await import('node:fs');
   const ram = readFileSync(new URL('../../initrd-scripts/ram', import.meta.url), 'utf8');
-  const stages = /^RAM_STAGES='([^']*)'$/m.exec(ram)?.[1];
-  assert.equal(stages, BOOT_STAGES.join(' '));
+  assert.doesNotMatch(ram, /^RAM_STAGES=/m, 'the entry keeps no copy of the stage list');
+  assert.match(ram, /for RAM_STAGE in \$RAM_STAGES; do/);
+  assert.equal(sourceAndPrint(renderRamConf(), ['RAM_STAGES']).RAM_STAGES, BOOT_STAGES.join(' '));
+});
+
+test('ram.conf refuses a choice the boot could not check as one word', async () => {
+  const { renderParamRule } = await import('../../src/cmdline/ram-conf.ts');
+  const param = { name: 'x', shVar: 'X', type: 'enum', values: ['a b'], default: '', doc: '', owner: 'ramboot' } as const;
+  assert.throws(() => renderParamRule(param), /value "a b" cannot go into a ram.conf rule/);
+  assert.throws(() => renderParamRule({ ...param, type: 'int', values: undefined }), /an int needs min and max/);
 });

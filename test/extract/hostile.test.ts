@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { fieldAt, HEADER_SIZE } from '../../src/cpio/newc-format.ts';
 import { RambootError } from '../../src/errors.ts';
 import { extractImage } from '../../src/extract/extract-image.ts';
-import type { ExtractWarning } from '../../src/extract/problems.ts';
+import type { ExtractWarning } from '../../src/unpack/problems.ts';
 import { CASES, expectedError } from '../fixtures/hostile/cases.ts';
 import { arena, rawCpio, S } from './helpers.ts';
 

@@ -159,3 +159,28 @@ test('container variants the frame walk must handle: xz blocks with sizes, sha25
     assert.deepEqual(l.segments.map((s) => [s.compressedSize, s.size, s.entries]), [[body.length, main.length, 5], [extra.length, extra.length, 1]], what);
   }
 });
+
+test('a segment after a bzip2 segment is found where the kernel finds it (issue 9 item 9)', async () => {
+  const a = place();
+  const big = encodeNewc([file('blob', randomBytes(250000)), file('text', Buffer.alloc(400000, 0x61))]);
+  // bzip2 -1: 100k blocks, so the stream has several blocks and a bit-aligned end marker.
+  const bz = execFileSync('bzip2', ['-q', '-c', '-1'], { input: big, maxBuffer: 1 << 30 });
+  const cases: Array<[string, Buffer[], string[]]> = [
+    ['bzip2 + gzip', [compress(main, 'bzip2'), compress(extra, 'gzip')], ['bzip2', 'gzip']],
+    ['multi-block bzip2 + zstd + bzip2', [bz, compress(firmware, 'zstd'), compress(extra, 'bzip2')], ['bzip2', 'zstd', 'bzip2']],
+  ];
+  for (const [what, parts, formats] of cases) {
+    const image = join(a.inputs, 'bz.img');
+    writeFileSync(image, Buffer.concat(parts));
+    const random = prng(9);
+    for (const sizer of [undefined, () => 1 + Math.floor(random() * 5000)]) {
+      const l = await listing(image, sizer);
+      assert.deepEqual(l.segments.map((s) => s.compression), formats, what);
+      assert.deepEqual(l.segments.map((s) => s.compressedSize), parts.map((p) => p.length), what);
+    }
+  }
+  const result = await extractImage({ image: join(a.inputs, 'bz.img'), dir: a.target });
+  assert.deepEqual(result.warnings, []);
+  assert.equal(readFileSync(join(a.target, 'etc/extra.conf'), 'utf8'), 'late=1\n');
+  assert.equal(readFileSync(join(a.target, 'usr/lib/firmware/nic.bin')).length, 777);
+});

@@ -4,84 +4,17 @@
 // needs; there is no modules.dep, so everything comes from .modinfo, as for a bare .deb unpack.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { addModules, renderModuleReport, type ModuleReport, type ModuleSelection } from '../../src/initrd/add-modules.ts';
 import { buildInitrd } from '../../src/initrd/build-initrd.ts';
 import { InitrdPlan } from '../../src/initrd/plan.ts';
 import { parseHook, type Hook } from '../../src/hooks/hook.ts';
 import { isDeviceDriver, sysfsModaliasProbe } from '../../src/kmod/host-probe.ts';
 import { decodeNewc } from '../../src/cpio/newc-reader.ts';
-
-const KVER = '9.9.9-test';
-
-/** An ELF64 little-endian relocatable with three sections: null, .modinfo, .shstrtab (System V
- * gABI layout: header, section contents, then the section header table). */
-function moduleElf(modinfo: Record<string, string | string[]>): Buffer {
-  const pairs = Object.entries(modinfo).flatMap(([key, value]) => (Array.isArray(value) ? value : [value]).map((v) => `${key}=${v}\0`));
-  const info = Buffer.from(pairs.join(''));
-  const names = Buffer.from('\0.modinfo\0.shstrtab\0');
-  const infoOff = 64;
-  const namesOff = infoOff + info.length;
-  const shoff = Math.ceil((namesOff + names.length) / 8) * 8;
-  const out = Buffer.alloc(shoff + 3 * 64);
-  out.writeUInt32BE(0x7f454c46, 0);
-  out[4] = 2; // ELFCLASS64
-  out[5] = 1; // little-endian
-  out[6] = 1; // EV_CURRENT
-  out.writeUInt16LE(1, 16); // ET_REL
-  out.writeUInt16LE(62, 18); // EM_X86_64
-  out.writeUInt32LE(1, 20);
-  out.writeBigUInt64LE(BigInt(shoff), 0x28);
-  out.writeUInt16LE(64, 0x34); // e_ehsize
-  out.writeUInt16LE(64, 0x3a); // e_shentsize
-  out.writeUInt16LE(3, 0x3c); // e_shnum
-  out.writeUInt16LE(2, 0x3e); // e_shstrndx
-  info.copy(out, infoOff);
-  names.copy(out, namesOff);
-  const section = (i: number, name: number, type: number, offset: number, size: number) => {
-    const at = shoff + i * 64;
-    out.writeUInt32LE(name, at);
-    out.writeUInt32LE(type, at + 4);
-    out.writeBigUInt64LE(BigInt(offset), at + 24);
-    out.writeBigUInt64LE(BigInt(size), at + 32);
-    out.writeBigUInt64LE(1n, at + 48);
-  };
-  section(1, 1, 1, infoOff, info.length); // SHT_PROGBITS
-  section(2, 10, 3, namesOff, names.length); // SHT_STRTAB
-  return out;
-}
-
-interface FakeModule {
-  /** Under lib/modules/KVER; a .ko.xz / .ko.zst name is written compressed. */
-  path: string;
-  depends?: string[];
-  aliases?: string[];
-  firmware?: string[];
-}
-
-/** A file under root, optionally compressed to NAME.zst / NAME.xz; returns the plain bytes. */
-function writeRootFile(root: string, rel: string, content: string | Buffer, compress?: 'zst' | 'xz'): Buffer {
-  const file = join(root, rel.replace(/\.(xz|zst)$/, ''));
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, content);
-  if (compress === 'zst') execFileSync('zstd', ['-q', '--rm', file]);
-  if (compress === 'xz') execFileSync('xz', ['--check=crc32', file]);
-  return Buffer.from(content);
-}
-
-function makeFakeRoot(root: string, modules: FakeModule[], builtin: string[]): void {
-  writeRootFile(root, `boot/vmlinuz-${KVER}`, 'not really a kernel');
-  for (const m of modules) {
-    const name = m.path.replace(/^.*\//, '').replace(/\.ko(\..*)?$/, '');
-    const elf = moduleElf({ name, depends: (m.depends ?? []).join(','), alias: m.aliases ?? [], firmware: m.firmware ?? [], vermagic: `${KVER} SMP mod_unload` });
-    const compress = m.path.endsWith('.xz') ? 'xz' : m.path.endsWith('.zst') ? 'zst' : undefined;
-    writeRootFile(root, `lib/modules/${KVER}/${m.path}`, elf, compress);
-  }
-  writeRootFile(root, `lib/modules/${KVER}/modules.builtin`, builtin.map((p) => `${p}\n`).join(''));
-}
+import { KVER, makeFakeRoot, writeRootFile } from './fake-root.ts';
 
 const NIC_A = 'pci:v0000AAAAd0000BBBBsv0000AAAAsd00000001bc02sc00i00';
 const NIC_C = 'pci:v0000CCCCd0000DDDDsv0000CCCCsd00000001bc02sc00i00';

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readModuleIndex } from '../../src/kmod/index.ts';
@@ -72,6 +72,26 @@ test('readModuleIndex: a stale modules.dep naming a missing file is an input err
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'modules.dep'), 'kernel/gone/gone.ko:\n');
   await assert.rejects(readModuleIndex(dir), /cannot read module .*kernel\/gone\/gone\.ko: ENOENT/);
+});
+
+test('readModuleIndex reads inside its root: module links resolve there, and with no root the modules dir is the root', async () => {
+  const kernel = await debianKernel();
+  const root = join(scratch, 'confined');
+  const dir = join(root, 'lib/modules/6.1.0-confined');
+  await mkdir(join(dir, 'kernel'), { recursive: true });
+  await mkdir(join(root, 'opt'), { recursive: true });
+  await copyFile(join(kernel.modulesDir, 'kernel/fs/squashfs/squashfs.ko'), join(root, 'opt/squashfs.ko'));
+  await copyFile(join(kernel.modulesDir, 'kernel/mm/zsmalloc.ko'), join(dir, 'kernel/zsmalloc.ko'));
+  await symlink('/opt/squashfs.ko', join(dir, 'kernel/squashfs.ko'));
+  // Inside the root, /opt/squashfs.ko is the root's file.
+  const index = await readModuleIndex(dir, { root });
+  assert.deepEqual([...index.modules.keys()].sort(), ['squashfs', 'zsmalloc']);
+  assert.equal(index.dirInRoot, '/lib/modules/6.1.0-confined');
+  // The modules dir alone as the root: /opt/squashfs.ko is not in it, so there is no such module.
+  assert.deepEqual([...(await readModuleIndex(dir)).modules.keys()], ['zsmalloc']);
+  await writeFile(join(dir, 'modules.dep'), 'kernel/squashfs.ko:\n');
+  await assert.rejects(readModuleIndex(dir), /cannot read module \/kernel\/squashfs\.ko: ENOENT, not in the root/);
+  await assert.rejects(readModuleIndex(dir, { root: join(scratch, 'elsewhere') }), /is not inside the root/);
 });
 
 test('container sizes: zstd frame header and xz index give the decompressed size', async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tarStream from 'tar-stream';
 import { materializeRoot } from '../../src/rootfs/tar-root.ts';
-import { TarHeaderTap } from '../../src/rootfs/tar-header-tap.ts';
+import { TarHeaderTap } from '../../src/tar/header-tap.ts';
 import { RambootError } from '../../src/errors.ts';
 import { skipWithout } from '../support/require-tool.ts';
 

@@ -1,32 +1,27 @@
 import { Command } from '@commander-js/extra-typings';
 import { buildImageSet } from '../../image-set/build-image-set.js';
+import { addSettings, initrdOptionsOf, readSettings, rootfsOptionsOf } from '../../settings/settings-cli.js';
+import { checkOutputPath } from '../../util/output-path.js';
 import { formatBytes, progressLine, progressWanted } from '../options.js';
 import { withRoot } from '../with-root.js';
-import { addInitrdOptions } from './initrd.js';
-import { addRootfsOptions } from './rootfs.js';
 
-export const buildCommand = addRootfsOptions(
-  addInitrdOptions(
-    new Command('build')
-      .description('build a netboot image set: vmlinuz, initrd.img, rootfs.squashfs, cmdline.txt, SHA256SUMS')
-      .requiredOption('--root <path>', 'root tree: a directory or a tarball (.tar, .tar.gz, .tar.zst, .tar.xz), holding /boot/vmlinuz-KVER and /lib/modules/KVER')
-      .option('--out <dir>', 'output directory', './out')
-      .option('--kernel <file>', 'kernel image to ship instead of the root\'s /boot/vmlinuz-KVER')
-      .option('--kver <version>', 'kernel version, when the root has several')
-      .option('--rooturl <url>', 'write rooturl= into cmdline.txt (else the boot config adds it)')
-      .option('--embed', 'also put rootfs.squashfs inside initrd.img: it boots with no rooturl= and no image server'),
-  ),
-).action(async (opts) => {
-  const result = await withRoot(opts.root, (root) =>
+export const buildCommand = addSettings(
+  new Command('build').description('build a netboot image set: vmlinuz, initrd.img, rootfs.squashfs, cmdline.txt, SHA256SUMS'),
+  'build',
+).action(async (flags) => {
+  // Preflight, before a tarball root is unpacked: every flag's check, then the output directory.
+  const s = readSettings('build', flags);
+  await checkOutputPath(s.out, 'dir', '--out');
+  const result = await withRoot(s.root, (root) =>
     buildImageSet({
       root,
-      outDir: opts.out,
-      kernel: opts.kernel,
-      kver: opts.kver,
-      rooturl: opts.rooturl,
-      embed: opts.embed ?? false,
-      initrd: { compression: opts.compress, level: opts.compressLevel, add: opts.modules, omit: opts.omitModules, busybox: opts.busybox, hostOnly: opts.hostOnly },
-      rootfs: { compression: opts.squashfsComp, level: opts.squashfsLevel, blockSize: opts.blockSize, excludeFiles: opts.excludeFile, progress: progressWanted() },
+      outDir: s.out,
+      kernel: s.kernel,
+      kver: s.kver,
+      rooturl: s.rooturl,
+      embed: s.embed ?? false,
+      initrd: initrdOptionsOf(s),
+      rootfs: { ...rootfsOptionsOf(s), progress: progressWanted() },
       onStep: (step) => progressLine(`building ${step}`),
     }),
   );

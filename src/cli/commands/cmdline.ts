@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { explainCmdline, renderExplanation } from '../../cmdline/explain.js';
 import { lintCmdline } from '../../cmdline/lint.js';
+import { mergeCmdline } from '../../cmdline/merge.js';
 import { NETBOOT_FORMATS, renderNetbootConfig } from '../../cmdline/netboot-config.js';
-import { findParam } from '../../cmdline/params.js';
-import { splitCmdline } from '../../cmdline/parse.js';
 import { renderDefaultCmdline } from '../../cmdline/render.js';
 import { inputError, usageError } from '../../errors.js';
 
@@ -36,8 +35,11 @@ const lint = new Command('lint')
   .argument('[words...]', 'the command line words')
   .option('--from <dir>', 'start from an image set\'s cmdline.txt')
   .option('--rooturl-elsewhere', 'the boot config adds rooturl= itself')
+  .addOption(new Option('--target <format>', 'the boot loader the line goes through (what it adds counts)').choices(NETBOOT_FORMATS).default('line' as const))
+  .option('--base-url <url>', 'where that loader fetches vmlinuz and initrd.img', '')
   .action(async (words, opts) => {
-    const findings = lintCmdline(await cmdlineFrom(words, opts.from), { rooturlAddedElsewhere: opts.rooturlElsewhere });
+    const cmdline = await cmdlineFrom(words, opts.from);
+    const findings = lintCmdline(cmdline, { rooturlAddedElsewhere: opts.rooturlElsewhere, target: opts.target, baseUrl: opts.baseUrl });
     for (const f of findings) process.stdout.write(`${f.level}: ${f.code}: ${f.message}\n`);
     const errors = findings.filter((f) => f.level === 'error').length;
     if (errors > 0) throw usageError(`the command line has ${errors} error${errors > 1 ? 's' : ''}`, 'see the lines above; ramboot cmdline explain shows every parameter');
@@ -52,18 +54,9 @@ const render = new Command('render')
   .option('--base-url <url>', 'where vmlinuz and initrd.img are served from', '')
   .action(async (opts) => {
     const base = opts.from ? await cmdlineFrom([], opts.from) : renderDefaultCmdline();
-    // Ours are re-rendered from the table (in table order, quoted as the parser reads them);
-    // kernel and init words pass through in their order.
-    const ours: Record<string, string> = {};
-    const others = new Map<string, string>();
-    for (const word of splitCmdline(`${base} ${(opts.set ?? []).join(' ')}`)) {
-      const param = findParam(word.key);
-      if (param) ours[param.name] = word.value ?? 'y';
-      else others.set(word.key, word.value === undefined ? word.key : `${word.key}=${word.value}`);
-    }
-    const cmdline = [renderDefaultCmdline(ours), ...others.values()].join(' ');
-    const errors = lintCmdline(cmdline, { rooturlAddedElsewhere: true }).filter((f) => f.level === 'error');
-    if (errors.length > 0) throw usageError(errors[0]!.message, 'ramboot cmdline explain shows every parameter');
+    const cmdline = mergeCmdline(base, opts.set ?? []);
+    const errors = lintCmdline(cmdline, { rooturlAddedElsewhere: true, target: opts.format, baseUrl: opts.baseUrl }).filter((f) => f.level === 'error');
+    if (errors.length > 0) throw usageError(errors[0]!.message, 'ramboot cmdline explain shows every parameter; ramboot cmdline lint --target shows every problem');
     process.stdout.write(renderNetbootConfig(opts.format, { cmdline, baseUrl: opts.baseUrl }));
   });
 

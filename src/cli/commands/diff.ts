@@ -1,6 +1,7 @@
 import { Command, Option } from '@commander-js/extra-typings';
-import { diffImages, renderDiff } from '../../extract/diff-images.js';
-import { renderWarning } from '../../extract/problems.js';
+import { writeDiff } from '../../extract/diff-images.js';
+import { streamOutput } from '../../extract/output.js';
+import { renderWarning } from '../../unpack/problems.js';
 import { parseByteSize } from '../options.js';
 
 export const diffCommand = new Command('diff')
@@ -11,12 +12,10 @@ export const diffCommand = new Command('diff')
   .option('--mtime', 'also report changed mtimes')
   .addOption(new Option('--max-size <size>', 'give up after this much decompressed data per image').argParser(parseByteSize))
   .action(async (a, b, opts) => {
-    const diff = await diffImages({
-      a,
-      b,
-      mtime: opts.mtime,
-      maxSize: opts.maxSize,
-      onWarning: (w) => process.stderr.write(`ramboot: warning: ${renderWarning(w)}\n`),
-    });
-    process.stdout.write(renderDiff(diff, opts.json));
+    // Sorted on disk and written while merged: bounded memory for any number of entries.
+    await writeDiff(
+      { a, b, mtime: opts.mtime, maxSize: opts.maxSize, onWarning: (w) => process.stderr.write(`ramboot: warning: ${renderWarning(w)}\n`) },
+      opts.json === true,
+      streamOutput(process.stdout),
+    );
   });

@@ -1,6 +1,6 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import { extractImage } from '../../extract/extract-image.js';
-import { ERROR_CODES, WARNING_CODES, renderWarning } from '../../extract/problems.js';
+import { ERROR_CODES, WARNING_CODES, renderWarning } from '../../unpack/problems.js';
 import { parseByteSize } from '../options.js';
 
 export const extractCommand = new Command('extract')

@@ -1,19 +1,20 @@
 import { Command, Option } from '@commander-js/extra-typings';
-import { listImage, renderListing } from '../../extract/list-image.js';
-import { renderWarning } from '../../extract/problems.js';
+import { writeListing } from '../../extract/list-image.js';
+import { streamOutput } from '../../extract/output.js';
+import { renderWarning } from '../../unpack/problems.js';
 import { parseByteSize } from '../options.js';
 
 export const lsCommand = new Command('ls')
   .description("list an initrd's segments and entries, or a squashfs image's superblock and entries")
   .argument('<image>', 'initrd or squashfs image')
-  .option('--json', 'machine-readable output')
+  .option('--json', 'machine-readable output, streamed; a name that is not UTF-8 also comes as pathBase64')
   .option('--modules', 'list only kernel modules (*.ko, *.ko.xz, *.ko.zst) with their sizes')
   .addOption(new Option('--max-size <size>', 'give up after this much decompressed data, e.g. 4G').argParser(parseByteSize))
   .action(async (image, opts) => {
-    const listing = await listImage({
-      image,
-      maxSize: opts.maxSize,
-      onWarning: (w) => process.stderr.write(`ramboot: warning: ${renderWarning(w)}\n`),
-    });
-    process.stdout.write(renderListing(listing, { json: opts.json, modules: opts.modules }));
+    // Written while read: any number of entries in bounded memory.
+    await writeListing(
+      { image, maxSize: opts.maxSize, onWarning: (w) => process.stderr.write(`ramboot: warning: ${renderWarning(w)}\n`) },
+      { json: opts.json, modules: opts.modules },
+      streamOutput(process.stdout),
+    );
   });

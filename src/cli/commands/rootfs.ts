@@ -1,32 +1,14 @@
-import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
+import { Command } from '@commander-js/extra-typings';
 import { buildRootfs } from '../../rootfs/build-rootfs.js';
+import { addSettings, readSettings, rootfsOptionsOf } from '../../settings/settings-cli.js';
+import { checkOutputPath } from '../../util/output-path.js';
+import { formatBytes, progressWanted } from '../options.js';
 import { withRoot } from '../with-root.js';
-import { formatBytes, parseByteSize, parseInteger, parseList, progressWanted } from '../options.js';
 
-export function addRootfsOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
-  return command
-    .addOption(new Option('--squashfs-comp <codec>', 'squashfs compression').choices(['zstd', 'xz', 'gzip', 'lz4'] as const))
-    .addOption(new Option('--squashfs-level <n>', 'squashfs compression level').argParser(parseInteger))
-    .addOption(new Option('--block-size <size>', 'squashfs block size, e.g. 128K or 1M').argParser(parseByteSize))
-    .addOption(new Option('--exclude-file <file>', 'extra exclude list (same format as rootfs-excludes/), repeatable').argParser(parseList));
-}
-
-export const rootfsCommand = addRootfsOptions(
-  new Command('rootfs')
-    .description('build rootfs.squashfs alone from a root tree')
-    .requiredOption('--root <path>', 'root tree: a directory or a tarball (.tar, .tar.gz, .tar.zst, .tar.xz)')
-    .requiredOption('-o, --out <file>', 'output file'),
-).action(async (opts) => {
-  const result = await withRoot(opts.root, (dir) =>
-    buildRootfs({
-      root: dir,
-      out: opts.out,
-      compression: opts.squashfsComp,
-      level: opts.squashfsLevel,
-      blockSize: opts.blockSize,
-      excludeFiles: opts.excludeFile,
-      progress: progressWanted(),
-    }),
-  );
+export const rootfsCommand = addSettings(new Command('rootfs').description('build rootfs.squashfs alone from a root tree'), 'rootfs').action(async (flags) => {
+  // Preflight, before a tarball root is unpacked.
+  const s = readSettings('rootfs', flags);
+  await checkOutputPath(s.out, 'file', '-o');
+  const result = await withRoot(s.root, (dir) => buildRootfs({ ...rootfsOptionsOf(s), root: dir, out: s.out, progress: progressWanted() }));
   process.stdout.write(`${result.path}: ${formatBytes(result.size)} in ${result.seconds.toFixed(1)} s, sha256 ${result.sha256}\n`);
 });

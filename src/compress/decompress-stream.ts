@@ -1,26 +1,39 @@
-// Decompressing one compressed segment of an initrd, streamed: bytes come from the ByteSource,
+// decompressStream(): the one way ramboot decompresses a stream it reads (initrd segments,
+// and anything else that comes as a compressed stream). Bytes come from a ChunkSource,
 // decompressed chunks go to `onOutput` one at a time (awaited, so a slow consumer slows the
-// decompressor instead of filling memory), and the source is left just after the segment.
+// decompressor instead of filling memory), and the source is left just after the stream, so
+// whatever follows (the next initrd segment) can be read from there.
 //  - gzip: node:zlib's raw inflate after our own header parse; zlib reports how much input it
 //    used, which is where the deflate data ends; then the CRC32/ISIZE trailer is checked.
 //  - zstd, xz, lz4-legacy: the system tools (zstd -dc, xz -dc, lz4 -dc) fed exactly the
 //    stream's bytes, found by walking the container (frame-walk.ts).
-//  - bzip2, lzma: no length fields to walk; as in the kernel they take the rest of the input.
+//  - bzip2: no length fields; its end marker is found by bzip2-end.ts, as the kernel finds it.
+//  - lzma: no length fields and no reliable end marker; as in the kernel it takes the rest.
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw, crc32 } from 'node:zlib';
 import { execa } from 'execa';
-import type { SegmentFormat } from '../compress/magic.js';
 import { RambootError } from '../errors.js';
+import { ExtractError, type Warnings } from '../unpack/problems.js';
 import { toolFailure } from '../util/run-tool.js';
-import type { ByteSource } from './byte-source.js';
-import { FrameDriver, walkLz4Legacy, walkXzStream, walkZstdFrame, type Walker } from './frame-walk.js';
-import { ExtractError, type Warnings } from './problems.js';
+import { Bzip2EndFinder } from './bzip2-end.js';
+import { FrameDriver, walkLz4Legacy, walkXzStream, walkZstdFrame, type PushResult, type Walker } from './frame-walk.js';
+import type { SegmentFormat } from './magic.js';
+
+/** Sequential reads with push-back (extract/byte-source.ts is the one over an image file). */
+export interface ChunkSource {
+  /** The next chunk, or null at the end. */
+  read(): Promise<Buffer | null>;
+  /** Gives bytes back: the next read() returns them first. */
+  unread(buf: Buffer | undefined): void;
+  /** Up to n bytes without consuming them. */
+  peek(n: number): Promise<Buffer>;
+}
 
 export type CompressedFormat = 'gzip' | 'zstd' | 'xz' | 'lz4-legacy' | 'bzip2' | 'lzma';
 
-export interface SegmentDecode {
-  source: ByteSource;
+export interface DecompressJob {
+  source: ChunkSource;
   format: CompressedFormat;
   /** "segment 1 (zstd at byte 512)", the prefix of every message. */
   label: string;
@@ -37,7 +50,7 @@ const GZIP_PIECE = 16 * 1024;
 /** xz may ask for a dictionary of up to 4 GiB; real initrds use 8-64 MiB. */
 const XZ_MEMLIMIT = '--memlimit-decompress=1GiB';
 
-export async function decodeSegment(job: SegmentDecode): Promise<void> {
+export async function decompressStream(job: DecompressJob): Promise<void> {
   const truncated = (what: string) => () => new ExtractError('E-TRUNCATED', `${job.label}: the ${what} ends early`, 'the image was cut short');
   const corrupt = (message: string) => new ExtractError('E-CORRUPT', `${job.label}: ${message}`);
   switch (job.format) {
@@ -50,14 +63,20 @@ export async function decodeSegment(job: SegmentDecode): Promise<void> {
     case 'lz4-legacy':
       return decodeWithTool(job, 'lz4', ['-d', '-c', '-q'], new FrameDriver(walkLz4Legacy(corrupt), truncated('lz4 stream')));
     case 'bzip2':
-      return decodeWithTool(job, 'bzip2', ['-d', '-c', '-q']);
+      return decodeWithTool(job, 'bzip2', ['-d', '-c', '-q'], new Bzip2EndFinder());
     case 'lzma':
       return decodeWithTool(job, 'xz', ['--format=lzma', '-d', '-c', '-q', XZ_MEMLIMIT]);
   }
 }
 
 /** The stream's bytes from the source: framed by `driver`, or the rest of the file without one. */
-async function* streamBytes(source: ByteSource, driver: FrameDriver | undefined): AsyncGenerator<Buffer> {
+/** Cuts a stream's bytes out of the input: FrameDriver (length fields) or Bzip2EndFinder (markers). */
+interface StreamFramer {
+  push(chunk: Buffer): PushResult;
+  end(): PushResult;
+}
+
+async function* streamBytes(source: ChunkSource, driver: StreamFramer | undefined): AsyncGenerator<Buffer> {
   for (;;) {
     const chunk = await source.read();
     if (!chunk) {
@@ -77,7 +96,7 @@ async function* streamBytes(source: ByteSource, driver: FrameDriver | undefined)
   }
 }
 
-async function decodeWithTool(job: SegmentDecode, tool: string, args: string[], driver?: FrameDriver): Promise<void> {
+async function decodeWithTool(job: DecompressJob, tool: string, args: string[], driver?: StreamFramer): Promise<void> {
   const child = execa(tool, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -133,7 +152,7 @@ function* walkGzipHeader(fail: (m: string) => ExtractError): Walker {
   if (flags & 0x02) yield { skip: 2 };
 }
 
-async function decodeGzip(job: SegmentDecode, corrupt: (m: string) => ExtractError): Promise<void> {
+async function decodeGzip(job: DecompressJob, corrupt: (m: string) => ExtractError): Promise<void> {
   const { source, label } = job;
   const header = new FrameDriver(walkGzipHeader(corrupt), () => new ExtractError('E-TRUNCATED', `${label}: the gzip header ends early`));
   while (!header.done) {
@@ -194,7 +213,7 @@ async function decodeGzip(job: SegmentDecode, corrupt: (m: string) => ExtractErr
   if (trailer.readUInt32LE(4) !== isize) throw corrupt(`gzip size mismatch: trailer says ${trailer.readUInt32LE(4)}, data is ${isize} (mod 2^32)`);
 }
 
-async function consume(source: ByteSource, n: number): Promise<void> {
+async function consume(source: ChunkSource, n: number): Promise<void> {
   while (n > 0) {
     const chunk = (await source.read())!;
     if (chunk.length > n) source.unread(chunk.subarray(n));

@@ -5,7 +5,7 @@
 // block headers, LZMA2 chunk headers, lz4 chunk sizes) and hand the decompressor exactly the
 // stream's bytes. Walkers are generators that ask for bytes to read or skip; the driver feeds
 // them from chunks of any size, so memory is a few header bytes.
-import { ExtractError } from './problems.js';
+import { ExtractError } from '../unpack/problems.js';
 
 /**
  * `read`: the next n bytes, as a Buffer. With `eofOk`, the end of the input may come first;
