@@ -10,12 +10,12 @@
 import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { startHttpServer } from '../src/boot/http-server.js';
-import { bootQemu } from '../src/boot/qemu.js';
-import { renderDefaultCmdline } from '../src/cmdline/render.js';
+import { startHttpServer } from '../src/lab/http-server.js';
+import { bootQemu } from '../src/lab/qemu.js';
+import { renderDefaultCmdline } from '../src/cmdline/render-cmdline.js';
 import { encodeNewc } from '../src/cpio/newc-writer.js';
 import type { CpioEntry } from '../src/cpio/entry.js';
-import { MARKER_INIT, parseInitMarkers } from '../src/demo/demo-root.js';
+import { MARKER_INIT, parseInitMarkers } from '../src/lab/demo-root.js';
 import { runTool } from '../src/util/run-tool.js';
 import { sha256File } from '../src/util/sha256.js';
 import { stats, type Stats } from './measure.js';

@@ -5,11 +5,11 @@
 // Each tree is built under a .tmp name and renamed when complete, with a JSON stamp next to it,
 // so an interrupted run resumes at the first missing tree. The mirror is the host's own apt
 // mirror (bench/apt-sources.ts); the kernel version is resolved from linux-image-cloud-amd64
-// once and then pinned by the base stamp (the mirror moves; FACTS.md).
+// once and then pinned by the base stamp (the mirror moves; docs/facts.md).
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cacheDir, resolveKernelPackage } from '../src/kernel/debian-kernel.js';
+import { cacheDir, resolveKernelPackage } from '../src/lab/debian-kernel.js';
 import { runTool } from '../src/util/run-tool.js';
 import { primaryMirror, readHostAptSources, renderSourcesList, selectReleaseSources } from './apt-sources.js';
 import { assertNothingMounted, withChrootMounts } from './chroot.js';
@@ -124,7 +124,7 @@ async function buildBase(dir: string, step: Step): Promise<BaseStamp> {
   // directory holding only modules/, which breaks every binary in the chroot. tar's
   // --keep-directory-symlink follows it, as dpkg itself does when installing.
   await runTool('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -x --keep-directory-symlink -C "$2"', 'sh', join(debs, deb), work]);
-  // The .deb ships no modules.dep (FACTS.md); its postinst would run depmod. dracut and
+  // The .deb ships no modules.dep (docs/facts.md); its postinst would run depmod. dracut and
   // mkinitramfs need it, and ramboot reads it when present, so all three see the same tree.
   await runTool('depmod', ['-b', work, kver]);
   await chrootRun(work, ['apt-get', 'clean']);

@@ -49,13 +49,3 @@ export function listAssets(dir: (typeof ASSET_DIRS)[number]): Asset[] {
   walk(join(root, dir), root, out);
   return out;
 }
-
-export function readAsset(path: string): Buffer {
-  const map = embedded();
-  if (map) {
-    const entry = map[path];
-    if (!entry) throw new Error(`asset ${path} is not embedded in this build`);
-    return Buffer.from(entry.base64, 'base64');
-  }
-  return readFileSync(join(projectRoot(), path));
-}

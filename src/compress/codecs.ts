@@ -1,7 +1,7 @@
 // Compressors for initrd segments. Node itself only does gzip; zstd, xz and lz4 run as the
 // system binaries (zstd-codec, the requested library, runs out of its fixed 16 MiB wasm heap
 // above ~5 MB — see README "Libraries"). Each codec is set up for what the kernel's initramfs
-// unpacker accepts (measured, ../shared/FACTS.md):
+// unpacker accepts (measured, docs/facts.md "Kernel initramfs unpacker"):
 //  - zstd: window <= 128 MiB, so no --long; one cpio in one frame;
 //  - xz: only --check=crc32 (the kernel's decoder rejects the default CRC64);
 //  - lz4: only the legacy format (-l); the frame format is rejected;

@@ -6,7 +6,7 @@
 // together (staging.ts), so a failed or interrupted rebuild leaves the previous set as it was.
 import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderDefaultCmdline } from '../cmdline/render.js';
+import { renderDefaultCmdline } from '../cmdline/render-cmdline.js';
 import { usageError } from '../errors.js';
 import { findKernel } from '../kernel/find-kernel.js';
 import { planRootfs, writeRootfs, type RootfsOptions } from '../rootfs/build-rootfs.js';

@@ -3,7 +3,6 @@
 //   writeContract -> emitCpio + compress -> atomicRename
 // Features live in hooks (hooks/*/hook.json), not in `if`s here.
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { listAssets } from '../assets.js';
 import { renderRamConf } from '../cmdline/ram-conf.js';
 import { compressToFile, checkLevel, DEFAULT_LEVEL, type Compression } from '../compress/codecs.js';

@@ -3,7 +3,7 @@
 export type { ModuleIndex, ModuleInfo, ModuleRequest, Resolution, ResolvedModule } from './types.js';
 export { readModuleIndex } from './read-index.js';
 export { resolveModules, type ResolveOptions } from './resolve.js';
-export { renderModuleIndexFiles } from './render.js';
+export { renderModuleIndexFiles } from './render-index-files.js';
 export { packedModulePath, readModuleFile, moduleCompression, moduleNameOfPath, type ModuleCompression } from './module-file.js';
 export { parseModinfo, readModinfo, canonicalModuleName, type Modinfo } from './modinfo.js';
 export { readElfSection, bufferReader, type ReadAt } from './elf-section.js';

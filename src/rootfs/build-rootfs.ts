@@ -1,5 +1,5 @@
 // rootfs.squashfs from a root tree, as named steps:
-//   planRootfs:  resolveRootfsSettings -> checkRoot -> readExcludeList -> planFixups
+//   planRootfs:  resolveRootfsSettings -> checkRoot -> readExcludeList -> planImageEdits
 //   writeRootfs: renderMksquashfsArgs -> mksquashfs into a temp file -> sha256 -> atomicRename
 // (split so `build` can check everything before it writes anything)
 // The source tree is only read. Same tree + same settings (+ SOURCE_DATE_EPOCH) = same bytes:
@@ -15,7 +15,7 @@ import { runTool } from '../util/run-tool.js';
 import { sha256File } from '../util/sha256.js';
 import { sourceDateEpoch } from '../util/source-date-epoch.js';
 import { readExcludeList, renderExcludePatterns, type ExcludeRule } from './excludes.js';
-import { planFixups } from './fixups.js';
+import { planImageEdits } from './image-edits.js';
 import { lookupInRoot } from './root-path.js';
 import { createBarForwarder } from './progress.js';
 
@@ -50,7 +50,7 @@ export interface RootfsResult {
   level: number | undefined;
   blockSize: number;
   /** Fixups applied inside the image, e.g. "/etc/machine-id emptied". */
-  fixups: string[];
+  edits: string[];
   warnings: string[];
 }
 
@@ -149,13 +149,13 @@ function mksquashfsEnv(sde: number | undefined): NodeJS.ProcessEnv {
   return env;
 }
 
-/** A checked rootfs build: settings in range, the root a directory, exclude lists read, fixups
- * planned. Nothing is written until writeRootfs. */
+/** A checked rootfs build: settings in range, the root a directory, exclude lists read, image
+ * edits planned. Nothing is written until writeRootfs. */
 export interface PlannedRootfs {
   root: string;
   settings: SquashfsSettings;
   excludes: string[];
-  fixups: Awaited<ReturnType<typeof planFixups>>;
+  edits: Awaited<ReturnType<typeof planImageEdits>>;
   progress: boolean;
   warnings: string[];
 }
@@ -167,8 +167,8 @@ export async function planRootfs(opts: RootfsOptions): Promise<PlannedRootfs> {
   const warnings: string[] = [];
   await checkRoot(opts.root, opts.out, warnings);
   const rules: ExcludeRule[] = await readExcludeList(opts.excludeFiles ?? []);
-  const fixups = await planFixups(opts.root);
-  return { root: opts.root, settings, excludes: [...renderExcludePatterns(rules), ...fixups.excludes], fixups, progress: opts.progress === true, warnings };
+  const edits = await planImageEdits(opts.root);
+  return { root: opts.root, settings, excludes: [...renderExcludePatterns(rules), ...edits.excludes], edits, progress: opts.progress === true, warnings };
 }
 
 export async function writeRootfs(planned: PlannedRootfs, out: string, flag = '-o'): Promise<RootfsResult> {
@@ -178,7 +178,7 @@ export async function writeRootfs(planned: PlannedRootfs, out: string, flag = '-
   const { sha256, stderr } = await writeAtomically(
     out,
     async (tmp) => {
-      const args = renderMksquashfsArgs({ ...settings, root: planned.root, out: tmp, progress, excludes: planned.excludes, pseudo: planned.fixups.pseudo });
+      const args = renderMksquashfsArgs({ ...settings, root: planned.root, out: tmp, progress, excludes: planned.excludes, pseudo: planned.edits.pseudo });
       const bar = createBarForwarder((text) => process.stderr.write(text));
       const stdout = progress
         ? {
@@ -207,7 +207,7 @@ export async function writeRootfs(planned: PlannedRootfs, out: string, flag = '-
     compression: settings.compression,
     level: settings.level,
     blockSize: settings.blockSize,
-    fixups: planned.fixups.applied,
+    edits: planned.edits.applied,
     warnings,
   };
 }

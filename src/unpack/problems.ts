@@ -1,6 +1,6 @@
 // Stable codes for what extraction can meet. Errors (E-*) always stop; warnings (W-*) are
-// oddities a real initrd may have, reported with a code and turned into errors by --strict
-// (STYLE "Errors"). Codes are part of the CLI's contract: tests and scripts match
+// oddities a real initrd may have, reported with a code and turned into errors by --strict.
+// Codes are part of the CLI's contract: tests and scripts match
 // on them, so never rename one.
 import { RambootError, type ErrorCode } from '../errors.js';
 

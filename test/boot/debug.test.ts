@@ -5,8 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHttpServer } from '../../src/boot/http-server.ts';
-import { MARKER_INIT, parseInitMarkers } from '../../src/demo/demo-root.ts';
+import { startHttpServer } from '../../src/lab/http-server.ts';
+import { MARKER_INIT, parseInitMarkers } from '../../src/lab/demo-root.ts';
 import { buildSet, skip, type BuiltSet } from './image-set.ts';
 
 const INIT = MARKER_INIT.replace(

@@ -3,8 +3,8 @@
 // kernel command line (which the kernel hands to /init's environment) cannot steer /init.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHttpServer } from '../../src/boot/http-server.ts';
-import { MARKER_INIT, parseInitMarkers } from '../../src/demo/demo-root.ts';
+import { startHttpServer } from '../../src/lab/http-server.ts';
+import { MARKER_INIT, parseInitMarkers } from '../../src/lab/demo-root.ts';
 import { buildSet, skip, type BuiltSet } from './image-set.ts';
 
 // The real init also says how many RAM_* variables reached it: none may.

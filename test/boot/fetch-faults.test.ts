@@ -9,8 +9,8 @@ import { statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { GUEST_HOST_ADDRESS, startHttpServer } from '../../src/boot/http-server.ts';
-import { parseInitMarkers } from '../../src/demo/demo-root.ts';
+import { GUEST_HOST_ADDRESS, startHttpServer } from '../../src/lab/http-server.ts';
+import { parseInitMarkers } from '../../src/lab/demo-root.ts';
 import { buildSet, skip, type BuiltSet } from './image-set.ts';
 
 let set: BuiltSet;

@@ -11,9 +11,9 @@ import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RambootError } from '../../src/errors.ts';
-import { parseRange, startHttpServer, type HttpServer } from '../../src/boot/http-server.ts';
-import { bootQemu, renderQemuArgs, startQemu } from '../../src/boot/qemu.ts';
-import { fetchDebianKernel, type DebianKernel } from '../../src/kernel/debian-kernel.ts';
+import { parseRange, startHttpServer, type HttpServer } from '../../src/lab/http-server.ts';
+import { bootQemu, renderQemuArgs, startQemu } from '../../src/lab/qemu.ts';
+import { fetchDebianKernel, type DebianKernel } from '../../src/lab/debian-kernel.ts';
 import { skipWithoutQemu } from '../support/require-tool.ts';
 
 const skipQemu = skipWithoutQemu();

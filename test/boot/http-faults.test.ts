@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHttpServer, type HttpServer } from '../../src/boot/http-server.ts';
+import { startHttpServer, type HttpServer } from '../../src/lab/http-server.ts';
 
 let dir: string;
 let server: HttpServer;

@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchDebianKernel } from '../../src/kernel/debian-kernel.ts';
-import { makeDemoRoot } from '../../src/demo/demo-root.ts';
-import { bootQemu, startQemu, type QemuBootOptions } from '../../src/boot/qemu.ts';
+import { fetchDebianKernel } from '../../src/lab/debian-kernel.ts';
+import { makeDemoRoot } from '../../src/lab/demo-root.ts';
+import { bootQemu, startQemu, type QemuBootOptions } from '../../src/lab/qemu.ts';
 import { skipWithoutQemu } from '../support/require-tool.ts';
 
 export const skip = skipWithoutQemu();

@@ -12,8 +12,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildInitrd } from '../../src/initrd/build-initrd.ts';
-import { startHttpServer } from '../../src/boot/http-server.ts';
-import { MARKER_INIT } from '../../src/demo/demo-root.ts';
+import { startHttpServer } from '../../src/lab/http-server.ts';
+import { MARKER_INIT } from '../../src/lab/demo-root.ts';
 import { buildSet, skip, type BuiltSet } from './image-set.ts';
 
 const INIT = MARKER_INIT.replace(

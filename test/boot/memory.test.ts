@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, linkSync, mkdirSync, openSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHttpServer } from '../../src/boot/http-server.ts';
-import { parseInitMarkers } from '../../src/demo/demo-root.ts';
+import { startHttpServer } from '../../src/lab/http-server.ts';
+import { parseInitMarkers } from '../../src/lab/demo-root.ts';
 import { buildSet, skip, type BuiltSet } from './image-set.ts';
 
 let set: BuiltSet;

@@ -9,10 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchDebianKernel } from '../../src/kernel/debian-kernel.ts';
-import { makeDemoRoot, parseInitMarkers } from '../../src/demo/demo-root.ts';
-import { startHttpServer } from '../../src/boot/http-server.ts';
-import { bootQemu } from '../../src/boot/qemu.ts';
+import { fetchDebianKernel } from '../../src/lab/debian-kernel.ts';
+import { makeDemoRoot, parseInitMarkers } from '../../src/lab/demo-root.ts';
+import { startHttpServer } from '../../src/lab/http-server.ts';
+import { bootQemu } from '../../src/lab/qemu.ts';
 import { skipWithoutQemu } from '../support/require-tool.ts';
 
 const skip = skipWithoutQemu();

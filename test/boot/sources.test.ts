@@ -8,8 +8,8 @@ import { linkSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startHttpServer } from '../../src/boot/http-server.ts';
-import { parseInitMarkers } from '../../src/demo/demo-root.ts';
+import { startHttpServer } from '../../src/lab/http-server.ts';
+import { parseInitMarkers } from '../../src/lab/demo-root.ts';
 import { buildSet, skip, type BuiltSet } from './image-set.ts';
 
 let set: BuiltSet;

@@ -6,8 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchDebianKernel } from '../../src/kernel/debian-kernel.ts';
-import { makeDemoRoot } from '../../src/demo/demo-root.ts';
+import { fetchDebianKernel } from '../../src/lab/debian-kernel.ts';
+import { makeDemoRoot } from '../../src/lab/demo-root.ts';
 import { decodeNewc } from '../../src/cpio/newc-reader.ts';
 import { VERSION } from '../../src/version.ts';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { BOOT_PARAMS } from '../../src/cmdline/params.ts';
 import { KERNEL_BLANKS, splitKernelWords } from '../../src/cmdline/parse.ts';
-import { Sandbox } from '../boot-scripts/harness.ts';
+import { Sandbox } from '../initrd-scripts/harness.ts';
 
 interface Case { name: string; cmdline: string }
 const cases: Case[] = JSON.parse(readFileSync(new URL('../fixtures/cmdline-cases.json', import.meta.url), 'utf8'));

@@ -6,7 +6,7 @@ import { lintCmdline, suggestParam } from '../../src/cmdline/lint.ts';
 import { explainCmdline } from '../../src/cmdline/explain.ts';
 import { renderNetbootConfig } from '../../src/cmdline/netboot-config.ts';
 import { parseCmdline } from '../../src/cmdline/parse.ts';
-import { renderDefaultCmdline } from '../../src/cmdline/render.ts';
+import { renderDefaultCmdline } from '../../src/cmdline/render-cmdline.ts';
 
 const codes = (line: string) => lintCmdline(line).map((f) => `${f.level}:${f.code}`);
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseCmdline, splitCmdline } from '../../src/cmdline/parse.ts';
-import { renderDefaultCmdline } from '../../src/cmdline/render.ts';
+import { renderDefaultCmdline } from '../../src/cmdline/render-cmdline.ts';
 import { BOOT_PARAMS, findParam } from '../../src/cmdline/params.ts';
 
 interface Case { name: string; cmdline: string; expect: Record<string, string> }

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchDebianKernel, type DebianKernel } from '../../src/kernel/debian-kernel.ts';
+import { fetchDebianKernel, type DebianKernel } from '../../src/lab/debian-kernel.ts';
 import { listImage, type InitrdListing } from '../../src/extract/list-image.ts';
 import { extractImage } from '../../src/extract/extract-image.ts';
 import { skipWithout } from '../support/require-tool.ts';

@@ -4,8 +4,8 @@ import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_proce
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fetchDebianKernel } from '../../src/kernel/debian-kernel.ts';
-import { makeDemoRoot } from '../../src/demo/demo-root.ts';
+import { fetchDebianKernel } from '../../src/lab/debian-kernel.ts';
+import { makeDemoRoot } from '../../src/lab/demo-root.ts';
 
 export const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 

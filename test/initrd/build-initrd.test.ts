@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, copyFileSync, existsSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchDebianKernel, type DebianKernel } from '../../src/kernel/debian-kernel.ts';
-import { makeDemoRoot } from '../../src/demo/demo-root.ts';
+import { fetchDebianKernel, type DebianKernel } from '../../src/lab/debian-kernel.ts';
+import { makeDemoRoot } from '../../src/lab/demo-root.ts';
 import { buildInitrd } from '../../src/initrd/build-initrd.ts';
 import { decodeNewc } from '../../src/cpio/newc-reader.ts';
 

@@ -33,7 +33,7 @@ let tree: ScratchTree;
 async function recompress(path: string, codec: 'xz' | 'zst' | 'gz'): Promise<void> {
   const file = join(tree.modulesDir, path);
   if (codec === 'gz') await writeFile(`${file}.gz`, gzipSync(await readFile(file)));
-  // xz with CRC32 as the kernel's in-kernel module decompressor wants (FACTS.md: CRC64 is rejected).
+  // xz with CRC32 as the kernel's in-kernel module decompressor wants (docs/facts.md: CRC64 is rejected).
   else if (codec === 'xz') await runTool('xz', ['--check=crc32', '-q', '-T1', file]);
   else await runTool('zstd', ['-q', '--rm', file]);
   await rm(file, { force: true });

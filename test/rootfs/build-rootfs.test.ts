@@ -149,7 +149,7 @@ test('machine-id is empty and ssh host keys are gone in the image; the source tr
   assert.ok(!entries.has('/etc/ssh/ssh_host_ed25519_key') && !entries.has('/etc/ssh/ssh_host_ed25519_key.pub'));
   assert.ok(!entries.has('/var/lib/dbus/machine-id'));
   assert.ok(entries.has('/var/lib/dbus'));
-  assert.deepEqual(result.fixups, ['/etc/machine-id emptied']);
+  assert.deepEqual(result.edits, ['/etc/machine-id emptied']);
 });
 
 test('same tree gives the same bytes; SOURCE_DATE_EPOCH clamps newer times and sets the creation time', { skip }, async () => {

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RambootError } from '../../src/errors.ts';
-import { planFixups } from '../../src/rootfs/fixups.ts';
+import { planImageEdits } from '../../src/rootfs/image-edits.ts';
 import { lookupInRoot, resolveInRoot, RootResolver } from '../../src/rootfs/root-path.ts';
 
 let work: string;
@@ -100,13 +100,13 @@ test('followFinal: false gives the link itself', async () => {
   assert.ok(entry?.stat.isSymbolicLink());
 });
 
-test('fixups: /etc/machine-id behind a symlinked /etc to the host is not looked at', async () => {
+test('image edits: /etc/machine-id behind a symlinked /etc to the host is not looked at', async () => {
   const tree = join(work, 'fixups');
   mkdirSync(tree);
   symlinkSync(join(host, 'etc'), join(tree, 'etc'));
-  assert.deepEqual((await planFixups(tree)).applied, []);
+  assert.deepEqual((await planImageEdits(tree)).applied, []);
   // The root's own file is emptied, as before.
   rmSync(join(tree, 'etc'));
   file(tree, 'etc/machine-id', 'abc\n');
-  assert.deepEqual((await planFixups(tree)).applied, ['/etc/machine-id emptied']);
+  assert.deepEqual((await planImageEdits(tree)).applied, ['/etc/machine-id emptied']);
 });

@@ -5,7 +5,7 @@ import { explainCmdline, renderExplanation } from '../../cmdline/explain.js';
 import { lintCmdline } from '../../cmdline/lint.js';
 import { mergeCmdline } from '../../cmdline/merge.js';
 import { NETBOOT_FORMATS, renderNetbootConfig } from '../../cmdline/netboot-config.js';
-import { renderDefaultCmdline } from '../../cmdline/render.js';
+import { renderDefaultCmdline } from '../../cmdline/render-cmdline.js';
 import { inputError, usageError } from '../../errors.js';
 
 /** The words given on the command line, or an image set's cmdline.txt (--from DIR). */

@@ -1,5 +1,5 @@
 import { Command, Option } from '@commander-js/extra-typings';
-import { runDemo } from '../../demo/run-demo.js';
+import { runDemo } from '../../lab/run-demo.js';
 import { formatBytes, parseInteger, progressLine } from '../options.js';
 
 export const demoCommand = new Command('demo')

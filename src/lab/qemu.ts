@@ -1,5 +1,5 @@
 // Boot a kernel + initrd in QEMU for the boot tests and `ramboot demo`, reading the guest's serial
-// console. Always TCG: -enable-kvm hangs on the machines this runs on (../shared/FACTS.md).
+// console. Always TCG: -enable-kvm hangs on the machines this runs on (docs/facts.md, "QEMU and the lab machine").
 // Networking is QEMU's user mode (slirp) only, where the guest reaches this machine's 127.0.0.1
 // servers as 10.0.2.2. It is not `restrict=on`: that also cuts the guest off from 10.0.2.2
 // (measured: connection refused), and guestfwd cannot stand in for it (10.0.2.2 is refused as a

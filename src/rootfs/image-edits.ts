@@ -1,10 +1,11 @@
-// Changes a diskless root needs that an exclude alone cannot express, applied inside the image
-// only: the source tree is never touched. Each fixup is an exclude of the original plus a
+// Image edits: changes a diskless root needs that an exclude alone cannot express, made inside
+// the squashfs only: the source tree is never touched. (Not to be confused with the boot-time
+// `fixups` stage, initrd-scripts/lib/fixups.sh, which edits the mounted overlay.) Each edit is an exclude of the original plus a
 // mksquashfs pseudo file definition (mksquashfs(1) "Pseudo file definition format"; with the
 // original excluded, the pseudo file takes its place — tested in test/rootfs).
 import { lookupInRoot } from './root-path.js';
 
-export interface RootfsFixups {
+export interface ImageEdits {
   /** mksquashfs -wildcards patterns for the originals being replaced. */
   excludes: string[];
   /** mksquashfs -p definitions, one argument each. */
@@ -16,7 +17,7 @@ export interface RootfsFixups {
 /** /etc/machine-id becomes an EMPTY file. machine-id(5): when it is empty, systemd generates a
  * transient id at each boot and mounts it over the file, so every node booting the image gets
  * its own id instead of sharing the build's. An absent file is left absent. */
-async function emptyMachineId(root: string, out: RootfsFixups): Promise<void> {
+async function emptyMachineId(root: string, out: ImageEdits): Promise<void> {
   // The file itself, not what it links to (followFinal: false), found inside the root. The
   // exclude and the pseudo file name the literal path etc/machine-id, which mksquashfs matches
   // only when no directory on the way is a symlink: when one is (etc -> elsewhere), leave it be.
@@ -31,8 +32,8 @@ async function emptyMachineId(root: string, out: RootfsFixups): Promise<void> {
   out.applied.push('/etc/machine-id emptied');
 }
 
-export async function planFixups(root: string): Promise<RootfsFixups> {
-  const fixups: RootfsFixups = { excludes: [], pseudo: [], applied: [] };
-  await emptyMachineId(root, fixups);
-  return fixups;
+export async function planImageEdits(root: string): Promise<ImageEdits> {
+  const edits: ImageEdits = { excludes: [], pseudo: [], applied: [] };
+  await emptyMachineId(root, edits);
+  return edits;
 }

@@ -5,7 +5,7 @@
 import { chmod, cp, link, mkdir, readdir, rm, symlink, writeFile, copyFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { runTool } from '../util/run-tool.js';
-import type { DebianKernel } from '../kernel/debian-kernel.js';
+import type { DebianKernel } from './debian-kernel.js';
 
 /** What the demo init prints. PID, uptime at init, the root mount, every squashfs mount, a write
  * test, swaps and memory; then it powers off so QEMU exits (-no-reboot). */

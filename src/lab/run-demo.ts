@@ -6,10 +6,10 @@ import { join, resolve } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { RambootError } from '../errors.js';
-import { fetchDebianKernel } from '../kernel/debian-kernel.js';
+import { fetchDebianKernel } from './debian-kernel.js';
 import { buildImageSet, type ImageSetResult } from '../image-set/build-image-set.js';
-import { startHttpServer } from '../boot/http-server.js';
-import { bootQemu } from '../boot/qemu.js';
+import { startHttpServer } from './http-server.js';
+import { bootQemu } from './qemu.js';
 import { makeDemoRoot, parseInitMarkers, type InitMarkers } from './demo-root.js';
 
 export interface DemoOptions {
