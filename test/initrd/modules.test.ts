@@ -14,7 +14,7 @@ import { InitrdPlan } from '../../src/initrd/plan.ts';
 import { parseHook, type Hook } from '../../src/hooks/hook.ts';
 import { isDeviceDriver, sysfsModaliasProbe } from '../../src/kmod/host-probe.ts';
 import { decodeNewc } from '../../src/cpio/newc-reader.ts';
-import { KVER, makeFakeRoot, writeRootFile } from './fake-root.ts';
+import { KVER, makeFakeRoot, SHIPPED_HOOK_MODULES, writeRootFile } from './fake-root.ts';
 
 const NIC_A = 'pci:v0000AAAAd0000BBBBsv0000AAAAsd00000001bc02sc00i00';
 const NIC_C = 'pci:v0000CCCCd0000DDDDsv0000CCCCsd00000001bc02sc00i00';
@@ -33,13 +33,8 @@ before(() => {
       { path: 'kernel/drivers/net/fwnic.ko.xz', depends: ['fwcore'], aliases: ['pci:v0000AAAAd0000BBBBsv*sd*bc*sc*i*'], firmware: ['acme/plain.bin', 'acme/packed-zst.bin', 'acme/packed-xz.bin', 'acme/usr.bin', 'acme/missing.bin', 'acme/missing-too.bin'] },
       { path: 'kernel/drivers/net/othernic.ko', aliases: ['pci:v0000CCCCd*sv*sd*bc*sc*i*'] },
       { path: 'kernel/fs/myfs/myfs.ko.zst', aliases: ['fs-myfs'] },
-      { path: 'kernel/drivers/block/zram/zsmalloc.ko' },
-      { path: 'kernel/drivers/block/zram/zram.ko', depends: ['zsmalloc'], aliases: ['devname:zram-control'] },
       // What the shipped hooks require, for the buildInitrd test.
-      { path: 'kernel/fs/squashfs/squashfs.ko', aliases: ['fs-squashfs'] },
-      { path: 'kernel/fs/overlayfs/overlay.ko', aliases: ['fs-overlay'] },
-      { path: 'kernel/drivers/block/loop.ko', aliases: ['devname:loop-control', 'block-major-7-*'] },
-      { path: 'kernel/crypto/lzo-rle.ko', aliases: ['crypto-lzo-rle', 'lzo-rle'] },
+      ...SHIPPED_HOOK_MODULES,
     ],
     ['kernel/net/packet/af_packet.ko'],
   );

@@ -21,23 +21,13 @@ import { findKernel } from '../../src/kernel/find-kernel.ts';
 import { mapLimit } from '../../src/kmod/pool.ts';
 import { materializeRoot, type MaterializedRoot } from '../../src/rootfs/tar-root.ts';
 import { KVER, SHIPPED_HOOK_BUILTIN, SHIPPED_HOOK_MODULES, moduleElf, type FakeModule } from '../initrd/fake-root.ts';
+import { prng } from '../extract/helpers.ts';
 
 const CASES = 240;
 const SEED = Number(process.env.RAMBOOT_FUZZ_SEED ?? 0x9f17);
 
 type Entry = { type: 'file'; data: Buffer } | { type: 'symlink'; target: string };
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MODULES: FakeModule[] = [...SHIPPED_HOOK_MODULES, { path: 'kernel/drivers/net/fwnic.ko', firmware: ['acme/fw.bin'] }];
 const MODS = `lib/modules/${KVER}`;
