@@ -1,7 +1,7 @@
 // Results -> bench/results/latest.json, latest.md and README-section.md (the lead pastes the
 // latter into README.md). Targets are ratios measured on one machine in one run.
 import type { BootResult } from './boot-bench.js';
-import type { ExtractBench } from './extract-bench.js';
+import type { ExtractBench, ExtractResult, ImageBench } from './extract-bench.js';
 import type { InitrdBuildResult } from './initrd-bench.js';
 import type { Stats } from './measure.js';
 import type { RootfsBuildResult } from './rootfs-bench.js';
@@ -113,6 +113,7 @@ export function computeTargets(r: BenchResults): Target[] {
   } else {
     targets.push({ what: 'rootfs image size vs mksquashfs defaults', goal: '≤ 1.15×', measured: 'not measured', met: undefined });
   }
+  targets.push(...extractTargets(r));
   return targets;
 }
 
@@ -143,11 +144,50 @@ function bootTable(r: BenchResults): string[] {
   return lines;
 }
 
-function extractTable(r: BenchResults): string[] {
-  if (!r.extract) return ['(not measured)'];
-  const lines = ['| tool | wall s, median (min–max) | peak RSS MiB | note |', '| --- | --- | --- | --- |'];
-  for (const x of r.extract.results) lines.push(`| ${x.name} | ${range(x.wallS)} | ${range(x.maxRssMiB, 0)} | ${x.error ? x.error.split('\n')[0]!.slice(0, 120) : ''} |`);
+/** Extraction images; a state file from before the per-image layout has none. */
+const extractImages = (r: BenchResults): ImageBench[] => r.extract?.images ?? [];
+
+function extractTable(image: ImageBench): string[] {
+  const lines = ['| what | tool | wall s, median (min–max) | CPU s (user + system) | peak RSS MiB | note |', '| --- | --- | --- | --- | --- | --- |'];
+  for (const [what, list] of [['extract', image.extract], ['list', image.list]] as const) {
+    for (const x of list) lines.push(`| ${what} | ${x.name} | ${range(x.wallS)} | ${range(x.cpuS)} | ${range(x.maxRssMiB, 0)} | ${x.error ? x.error.split('\n')[0]!.slice(0, 120) : ''} |`);
+  }
   return lines;
+}
+
+/** ramboot's extract and ls against the peer's own tool: time (≤ 1×) and peak memory (≤ 2×). */
+function extractTargets(r: BenchResults): Target[] {
+  const targets: Target[] = [];
+  for (const image of extractImages(r)) {
+    for (const [what, list] of [['extract', image.extract], ['ls', image.list]] as const) {
+      const ours = list[0];
+      for (const peer of list.slice(1).filter((x) => !x.name.startsWith('ramboot'))) {
+        if (!ours?.wallS?.n || !peer.wallS?.n) {
+          targets.push({ what: `${what}, ${image.name} initrd: ramboot vs ${peer.name}`, goal: '≤ 1×', measured: 'not measured', met: undefined });
+          continue;
+        }
+        const ratio = ours.wallS.median / peer.wallS.median;
+        const cpu = ours.cpuS?.n && peer.cpuS?.n ? `; CPU ${s(ours.cpuS.median)} s vs ${s(peer.cpuS.median)} s` : '';
+        const t: Target = { what: `${what}, ${image.name} initrd: ramboot vs ${peer.name}`, goal: '≤ 1× the time', measured: `${s(ratio)}× (${s(ours.wallS.median)} s vs ${s(peer.wallS.median)} s${cpu})`, met: ratio <= 1 };
+        if (!t.met) t.note = `${s(ours.wallS.median - peer.wallS.median)} s slower`;
+        targets.push(t);
+      }
+      const tool = list[1];
+      if (ours?.maxRssMiB?.n && tool?.maxRssMiB?.n) {
+        const ratio = ours.maxRssMiB.median / tool.maxRssMiB.median;
+        const t: Target = { what: `${what}, ${image.name} initrd: peak memory vs ${tool.name}`, goal: '≤ 2×', measured: `${s(ratio, 1)}× (${s(ours.maxRssMiB.median, 0)} MiB vs ${s(tool.maxRssMiB.median, 0)} MiB)`, met: ratio <= 2 };
+        if (!t.met) t.note = `needs ≤ ${s(tool.maxRssMiB.median * 2, 0)} MiB`;
+        targets.push(t);
+      }
+    }
+    if (image.tree) {
+      const tr = image.tree;
+      const t: Target = { what: `extract, ${image.name} initrd: same tree as ${tr.peer}`, goal: 'same', measured: tr.same ? `same, ${tr.entries} entries${tr.devicesSkipped ? ` (${tr.devicesSkipped} device nodes skipped)` : ''}` : `${tr.differences.length} differences`, met: tr.same };
+      if (!tr.same) t.note = tr.differences.slice(0, 2).join('; ');
+      targets.push(t);
+    }
+  }
+  return targets;
 }
 
 function targetTable(targets: readonly Target[]): string[] {
@@ -199,11 +239,16 @@ export function renderMarkdown(r: BenchResults): string {
   const rb = find(r.boot?.results, 'ramboot');
   if (rb?.stages) out.push('', `ramboot stage medians (its own \`ramboot: stage X done in Ns\` lines): ${Object.entries(rb.stages).map(([k, v]) => `${k} ${s(v)} s`).join(', ')}`);
   out.push('');
-  out.push('## Extraction of a Debian initrd', '');
-  if (r.extract) out.push(`Input: the mkinitramfs MODULES=most image above (${mb(r.extract.inputSize)}).`, '');
-  out.push(...extractTable(r), '');
-  for (const x of r.extract?.results ?? []) if (!x.error || x.wallS) out.push(`- ${x.name}: \`${x.command}\``);
-  out.push('');
+  out.push('## Reading the peers\' initrds: extract and ls', '');
+  out.push('Each peer\'s own image read by its own tool (in its chroot) and by ramboot, alternating runs A B C A B C ...; each extract starts from an empty directory on the same filesystem. "cpio by hand" is the decompressor piped into GNU cpio, segment by segment.', '');
+  if (!r.extract) out.push('(not measured)', '');
+  if (r.extract?.load) out.push(`1-minute load average while measuring: ${r.extract.load.map((l) => s(l, 1)).join(' → ')} on ${r.machine.nproc} CPUs.`, '');
+  for (const image of extractImages(r)) {
+    out.push(`### ${image.name} initrd (${mb(image.inputSize)}, ${image.segments}, ${image.entries} entries)`, '', ...extractTable(image), '');
+    for (const x of [...image.extract, ...image.list]) out.push(`- ${x.name}: \`${x.command}\``);
+    if (image.tree) out.push(`- ramboot's tree vs ${image.tree.peer}'s (${image.tree.compared}): ${image.tree.same ? 'the same' : `${image.tree.differences.length} differences: ${image.tree.differences.slice(0, 5).join('; ')}`}, ${image.tree.entries} entries${image.tree.devicesSkipped ? `; ${image.tree.devicesSkipped} device nodes ${image.tree.peer} made are skipped by ramboot without --devices` : ''}`);
+    out.push('');
+  }
   return out.join('\n');
 }
 
@@ -232,6 +277,17 @@ export function renderWhereTimeGoes(r: BenchResults): string[] {
   if (dep && !dep.error && dep.guestUptimeS.n > 0) {
     notes.push('- **initrd size**: the MODULES=dep image boots here because the build machine is itself a virtio VM, so "the modules this machine needs" include virtio_net; built on other hardware it would lack the guest\'s NIC driver.');
   }
+  for (const image of extractImages(r)) {
+    const ls = image.list[0];
+    const start = image.list.find((x) => x.name === 'ramboot start-up');
+    const ex = image.extract[0];
+    if (!ls?.wallS?.n || !start?.wallS?.n || !ex?.wallS?.n) continue;
+    const cpu = (x: ExtractResult | undefined) => (x?.cpuS?.n ? `, CPU ${s(x.cpuS.median)} s` : '');
+    notes.push(`- **extract / ls, ${image.name} initrd**: starting the single binary (\`--version\`) takes ${s(start.wallS.median)} s${cpu(start)}, of ramboot's ${s(ls.wallS.median)} s ls${cpu(ls)} and ${s(ex.wallS.median)} s extract${cpu(ex)}; the rest is the decompressor and the reading (ls) plus writing the tree (extract).`);
+  }
+  if (r.extract?.load) {
+    notes.push(`- Extraction was measured on a machine shared with four other engineers' builds and tests (1-minute load average ${r.extract.load.map((l) => s(l, 1)).join(' → ')} on ${r.machine.nproc} CPUs): wall times move with that load, so the CPU seconds (user + system of the whole process tree) are given beside them.`);
+  }
   if (r.measured.boot && /load (\d+\.\d) → (\d+\.\d)/.test(r.measured.boot)) {
     notes.push(`- The machine was shared with other work while measuring (1-minute load average ${/load ([\d.]+ → [\d.]+)/.exec(r.measured.boot)?.[1]} on ${r.machine.nproc} CPUs during the boots); the min–max ranges show how much that moves single runs, which is why every comparison uses medians of alternating runs.`);
   }
@@ -257,6 +313,15 @@ export function renderReadmeSection(r: BenchResults): string {
   out.push(`| mksquashfs -comp zstd (defaults: level 15, 128K), whole tree | ${range(rr('mksquashfs-zstd')?.wallS)} | ${mb(rr('mksquashfs-zstd')?.size)} |`);
   out.push(`| mksquashfs -comp zstd (defaults), ramboot's excludes | ${range(rr('mksquashfs-zstd-excludes')?.wallS)} | ${mb(rr('mksquashfs-zstd-excludes')?.size)} |`);
   out.push(`| mksquashfs -comp xz, whole tree | ${range(rr('mksquashfs-xz')?.wallS)} | ${mb(rr('mksquashfs-xz')?.size)} |`);
+  if (extractImages(r).length > 0) {
+    const cell = (x: ImageBench['extract'][number] | undefined) => (!x?.wallS?.n ? '—' : `${s(x.wallS.median)} s, ${s(x.maxRssMiB!.median, 0)} MiB`);
+    out.push('', '| reading the peer\'s own initrd (wall, peak RSS) | ramboot | the peer\'s tool | cpio by hand |', '| --- | --- | --- | --- |');
+    for (const image of extractImages(r)) {
+      const what = `${image.name} (${mb(image.inputSize)} ${image.segments}, ${image.entries} entries)`;
+      out.push(`| extract ${what} | ${cell(image.extract[0])} | ${image.extract[1]?.name}: ${cell(image.extract[1])} | ${cell(image.extract[2])} |`);
+      out.push(`| ls ${what} | ${cell(image.list[0])} | ${image.list[1]?.name}: ${cell(image.list[1])} | ${cell(image.list[2])} |`);
+    }
+  }
   out.push('', 'Targets (ratios from the same run):', '', ...targetTable(r.targets ?? []), '');
   out.push(...renderWhereTimeGoes(r), '');
   return out.join('\n');

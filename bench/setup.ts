@@ -4,14 +4,15 @@
 //   roots/itools  a copy of base + initramfs-tools live-boot live-boot-initramfs-tools
 // Each tree is built under a .tmp name and renamed when complete, with a JSON stamp next to it,
 // so an interrupted run resumes at the first missing tree. The mirror is the host's own apt
-// mirror (bench/apt-sources.ts); the kernel version is resolved from linux-image-cloud-amd64
+// mirror (src/lab/apt-sources.ts); the kernel version is resolved from linux-image-cloud-amd64
 // once and then pinned by the base stamp (the mirror moves; docs/facts.md).
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheDir, resolveKernelPackage } from '../src/lab/debian-kernel.js';
+import { debootstrapMinbase } from '../src/lab/stock-root.js';
 import { runTool } from '../src/util/run-tool.js';
-import { primaryMirror, readHostAptSources, renderSourcesList, selectReleaseSources } from './apt-sources.js';
+import { primaryMirror, readHostAptSources, renderSourcesList, selectReleaseSources } from '../src/lab/apt-sources.js';
 import { assertNothingMounted, withChrootMounts } from './chroot.js';
 
 export const RELEASE = 'bookworm';
@@ -105,7 +106,7 @@ async function buildBase(dir: string, step: Step): Promise<BaseStamp> {
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   step(`debootstrap --variant=minbase ${RELEASE} from ${mirror} (a few minutes)`);
-  await runTool('debootstrap', ['--variant=minbase', RELEASE, work, mirror]);
+  await debootstrapMinbase({ suite: RELEASE, dir: work, mirror });
   const sourcesList = renderSourcesList(sources);
   await writeFile(join(work, 'etc/apt/sources.list'), sourcesList);
   // No daemon may start inside a chroot (invoke-rc.d honours policy-rc.d, exit 101 = forbidden).

@@ -11,4 +11,13 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq squashfs-tools busybox-static zstd xz-utils lz4 qemu-system-x86 \
   attr libcap2-bin cpio kmod shellcheck initramfs-tools-core ca-certificates >/dev/null
+$SUDO apt-get install -y -qq ovmf systemd-boot-efi sbsigntool mtools dosfstools binutils >/dev/null  # UKI: systemd-stub, sbsign/sbverify, OVMF Secure Boot firmware, FAT boot disk for the UEFI boot test, objdump as the PE layout oracle
+$SUDO apt-get install -y -qq debootstrap >/dev/null  # the distribution boot tests debootstrap stock Debian roots (src/lab/stock-root.ts)
+# ramboot lab runs its own dnsmasq and nginx inside a network namespace: the distro's services must
+# never start (policy-rc.d 101 = "do not start"; removed again if it was ours) nor be enabled.
+[ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d && RAMBOOT_RC=1; }
+$SUDO apt-get install -y -qq dnsmasq-base nginx-light ipxe-qemu >/dev/null  # ramboot lab and test/boot/pxe-lab: DHCP/TFTP, HTTP, QEMU's iPXE ROMs
+[ -z "${RAMBOOT_RC:-}" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+! command -v systemctl >/dev/null || $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+$SUDO apt-get install -y -qq tini >/dev/null  # reaper as PID 1 of `ramboot run` subhosts (test/subhost/)
 npm ci --no-audit --no-fund

@@ -1,16 +1,15 @@
 # shellcheck shell=sh
 # What a diskless root needs from the boot, written into the overlay (the image stays as built):
-# DHCP on every NIC for whichever network manager the root runs, and the DNS servers and
-# hostname the boot network handed out. After a static ip= boot no manager is told about the
-# NICs: the kernel keeps the static address, and a DHCP client could only take it away.
+# the NIC the initrd configured handed to whichever network manager the root runs as already
+# configured (DHCP taken over without dropping the address, or a static ip= as static), DHCP on
+# every other NIC, and the DNS servers and hostname the boot network handed out. ip=off leaves
+# the root's own network config alone.
 
 ram_stage_fixups() {
 	RAM_FIXED=
-	if [ "$RAM_NET_HOW" = dhcp ]; then
+	if [ -n "$RAM_NET_IFACE" ]; then
 		ram_fix_ifupdown
 		ram_fix_networkd
-	fi
-	if [ -n "$RAM_NET_IFACE" ]; then
 		ram_fix_resolv
 		ram_fix_hostname
 	fi
@@ -22,18 +21,31 @@ ram_fix_wrote() { RAM_FIXED="$RAM_FIXED${RAM_FIXED:+, }$1"; }
 
 # ifupdown reads interfaces.d through the `source` line Debian's default interfaces file has.
 # NICs the image already configures are left to it (a second stanza would be a duplicate).
-# Kernel names are all the initrd knows; the boot NIC keeps its name because udev cannot rename
-# an interface that is up, the others may be renamed and then fall to the image's own config.
+# ifupdown matches names only: kernel names are all the initrd knows. After DHCP every NIC gets
+# `inet dhcp`. The boot NIC is `auto`, so networking.service's `ifup -a` starts dhclient on it
+# at boot (allow-hotplug waits for a udev add event, which a stock Debian 12 boot was measured
+# not to act on for the NIC the initrd brought up); dhclient takes the lease over and re-adds the
+# address that is already there (Debian's dhclient-script flushes none before its first lease:
+# PREINIT only raises the link). The other NICs are allow-hotplug, as the installer writes them. A static
+# ip= NIC is `inet manual`: the kernel keeps the address, and `inet static` would fail adding it
+# again ("File exists"), failing networking.service.
 ram_fix_ifupdown() {
 	ram_fu_dir=$RAM_NEWROOT/etc/network
 	[ -d "$ram_fu_dir" ] || return 0
 	mkdir -p "$ram_fu_dir/interfaces.d" || ram_die "fixups: cannot create /etc/network/interfaces.d in the new root"
 	{
-		echo "# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP."
-		for ram_fu_nic in $RAM_NICS; do
-			grep -qsE "^[[:space:]]*iface[[:space:]]+${ram_fu_nic}[[:space:]]" "$ram_fu_dir/interfaces" "$ram_fu_dir"/interfaces.d/* && continue
-			printf 'allow-hotplug %s\niface %s inet dhcp\n' "$ram_fu_nic" "$ram_fu_nic"
-		done
+		if [ "$RAM_NET_HOW" = dhcp ]; then
+			echo "# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP."
+			for ram_fu_nic in $RAM_NICS; do
+				ram_fix_iface_configured "$ram_fu_nic" && continue
+				ram_fu_when=allow-hotplug
+				[ "$ram_fu_nic" != "$RAM_NET_IFACE" ] || ram_fu_when=auto
+				printf '%s %s\niface %s inet dhcp\n' "$ram_fu_when" "$ram_fu_nic" "$ram_fu_nic"
+			done
+		else
+			echo "# Written by ramboot at boot: $RAM_NET_IFACE has $RAM_NET_IP/$RAM_NET_PREFIX${RAM_NET_ROUTER:+ via $RAM_NET_ROUTER} from ip=, set in the initrd; the kernel keeps it."
+			ram_fix_iface_configured "$RAM_NET_IFACE" || printf 'iface %s inet manual\n' "$RAM_NET_IFACE"
+		fi
 	} >"$ram_fu_dir/interfaces.d/ramboot" || ram_die "fixups: cannot write /etc/network/interfaces.d/ramboot"
 	ram_fix_wrote /etc/network/interfaces.d/ramboot
 	if [ -f "$ram_fu_dir/interfaces" ] && ! grep -qs '^[[:space:]]*source' "$ram_fu_dir/interfaces"; then
@@ -41,14 +53,45 @@ ram_fix_ifupdown() {
 	fi
 }
 
-# Name= rather than Type=ether, which would also match the veth pairs of containers.
+ram_fix_iface_configured() {
+	grep -qsE "^[[:space:]]*iface[[:space:]]+${1}[[:space:]]" "$ram_fu_dir/interfaces" "$ram_fu_dir"/interfaces.d/*
+}
+
+# systemd-networkd: the boot NIC gets its own file, matched by MAC address so it holds whatever
+# name udev gives the NIC after the switch (Debian 13 renames eth0 to ens3 while it is up), and
+# declared configured (systemd.network(5)): after DHCP, DHCP=ipv4 takes the lease over and
+# KeepConfiguration=yes keeps the address the initrd set while it does, instead of dropping it
+# as foreign; a static ip= is written as the same static address, route and DNS. After DHCP
+# every other NIC asks for DHCP too (Name= rather than Type=ether, which would also match the
+# veth pairs of containers); the lower-numbered file wins for the boot NIC.
 ram_fix_networkd() {
 	[ -d "$RAM_NEWROOT/etc/systemd" ] || return 0
-	ram_fn_file=$RAM_NEWROOT/etc/systemd/network/90-ramboot-dhcp.network
-	if ! mkdir -p "${ram_fn_file%/*}" ||
-		! printf '%s\n' "# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP." \
-			'[Match]' 'Name=en* eth*' '' '[Network]' 'DHCP=yes' >"$ram_fn_file"; then
-		ram_die "fixups: cannot write ${ram_fn_file#"$RAM_NEWROOT"}"
+	ram_fn_dir=$RAM_NEWROOT/etc/systemd/network
+	mkdir -p "$ram_fn_dir" || ram_die "fixups: cannot create /etc/systemd/network"
+	ram_fn_mac=
+	read -r ram_fn_mac 2>/dev/null <"$RAM_PREFIX/sys/class/net/$RAM_NET_IFACE/address"
+	ram_fn_match="MACAddress=$ram_fn_mac"
+	ram_valid 'a-f0-9:' "$ram_fn_mac" || ram_fn_match="Name=$RAM_NET_IFACE"
+	{
+		echo "# Written by ramboot at boot: the initrd configured this NIC ($RAM_NET_IFACE, $RAM_NET_HOW); keep it."
+		printf '%s\n' '[Match]' "$ram_fn_match" '' '[Network]'
+		if [ "$RAM_NET_HOW" = dhcp ]; then
+			printf '%s\n' 'DHCP=ipv4' 'KeepConfiguration=yes'
+		else
+			echo "Address=$RAM_NET_IP/$RAM_NET_PREFIX"
+			[ -z "$RAM_NET_ROUTER" ] || echo "Gateway=$RAM_NET_ROUTER"
+			for ram_fn_dns in $RAM_NET_DNS; do
+				echo "DNS=$ram_fn_dns"
+			done
+			[ -z "$RAM_NET_SEARCH" ] || echo "Domains=$RAM_NET_SEARCH"
+			echo 'KeepConfiguration=static'
+		fi
+	} >"$ram_fn_dir/10-ramboot-boot.network" || ram_die "fixups: cannot write /etc/systemd/network/10-ramboot-boot.network"
+	ram_fix_wrote /etc/systemd/network/10-ramboot-boot.network
+	[ "$RAM_NET_HOW" = dhcp ] || return 0
+	if ! printf '%s\n' "# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP." \
+		'[Match]' 'Name=en* eth*' '' '[Network]' 'DHCP=yes' >"$ram_fn_dir/90-ramboot-dhcp.network"; then
+		ram_die "fixups: cannot write /etc/systemd/network/90-ramboot-dhcp.network"
 	fi
 	ram_fix_wrote /etc/systemd/network/90-ramboot-dhcp.network
 }

@@ -83,6 +83,7 @@ ram_stage_switch() {
 	ram_report stages "{$RAM_REPORT_STAGES}"
 	ram_report switch_after_s "$RAM_FMT"
 	ram_write_report
+	ram_hand_over_mounts
 	for ram_sw_dir in dev proc sys run; do
 		[ -d "$RAM_NEWROOT/$ram_sw_dir" ] || mkdir "$RAM_NEWROOT/$ram_sw_dir" ||
 			ram_die "cannot create /$ram_sw_dir in the new root"
@@ -95,4 +96,30 @@ ram_stage_switch() {
 		exit
 	}
 	exec switch_root "$RAM_NEWROOT" "$RAM_INIT" "$@"
+}
+
+# The mounts under /run/ramboot that / stands on (the image's tmpfs, the squashfs, the upper,
+# the layers) move to /run/initramfs/ramboot, and a symlink keeps each old path. systemd leaves
+# every mount below /run/initramfs alone at shutdown ("This should stay around from before we
+# boot until after we shutdown", mount_is_extrinsic() in src/core/mount.c; the /run/initramfs
+# convention of https://systemd.io/INITRD_INTERFACE/): elsewhere it stops them with
+# umount.target, fails on the busy image ("Failed unmounting /run/ramboot/image") and leaves
+# them to its final pass anyway. A move keeps the mount itself, so the loop device and the
+# overlay never notice.
+ram_hand_over_mounts() {
+	ram_ho_to=$RAM_PREFIX/run/initramfs/ramboot
+	ram_ho_moved=
+	[ -r "$RAM_PREFIX/proc/mounts" ] || return 0
+	while read -r _ ram_ho_point _; do
+		case ${ram_ho_point#"$RAM_PREFIX/run/ramboot/"} in
+		"$ram_ho_point" | */* | '') continue ;;
+		esac
+		ram_ho_name=${ram_ho_point##*/}
+		mkdir -p "$ram_ho_to/$ram_ho_name" || ram_die "cannot create $ram_ho_to/$ram_ho_name"
+		ram_must "handing /run/ramboot/$ram_ho_name to /run/initramfs/ramboot" mount -o move "$ram_ho_point" "$ram_ho_to/$ram_ho_name"
+		{ rmdir "$ram_ho_point" && ln -s "../initramfs/ramboot/$ram_ho_name" "$ram_ho_point"; } ||
+			ram_die "cannot link /run/ramboot/$ram_ho_name to /run/initramfs/ramboot/$ram_ho_name"
+		ram_ho_moved="$ram_ho_moved $ram_ho_name"
+	done <"$RAM_PREFIX/proc/mounts"
+	[ -z "$ram_ho_moved" ] || ram_log "mount: /run/ramboot/{${ram_ho_moved# }} now under /run/initramfs/ramboot, which systemd keeps until the end"
 }

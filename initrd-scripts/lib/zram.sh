@@ -54,10 +54,13 @@ ram_zram_count() {
 	esac
 }
 
-# RAM_ZRAM_USED = zram_algo= when the kernel offers it, else the first fallback it offers, with a
-# warning. The fallbacks are zram_algo='s choices in the table's order (RAM_ZRAM_ALGO_VALUES, from
-# /etc/ram.conf). The compressor may be a module (lzo-rle is, on Debian) or built in, so a failed
-# modprobe means nothing; comp_algorithm lists what the kernel can use, the current one in [].
+# RAM_ZRAM_USED = the compressor the swap gets. The choices are zram_algo='s values in the
+# table's order (RAM_ZRAM_ALGO_VALUES, from /etc/ram.conf), the kernel's own zram default first.
+# Left at its default, the first of them the kernel offers is taken without a word: Debian 13's
+# 6.12 cloud kernel builds no lzo-rle backend into zram, and a default is no mistake to warn
+# about. A zram_algo= given on the command line that the kernel lacks falls back the same way,
+# with a warning. The compressor may be a module (lzo-rle is, on Debian 12) or built in, so a
+# failed modprobe means nothing; comp_algorithm lists what the kernel can use, the current one in [].
 ram_zram_algo() {
 	modprobe -q "$RAM_ZRAM_ALGO" 2>/dev/null
 	RAM_ZRAM_USED=$RAM_ZRAM_ALGO
@@ -66,12 +69,15 @@ ram_zram_algo() {
 	"  " | *" $RAM_ZRAM_ALGO "* | *" [$RAM_ZRAM_ALGO] "*) return 0 ;;
 	esac
 	for ram_za_algo in $RAM_ZRAM_ALGO_VALUES; do
+		[ "$ram_za_algo" != "$RAM_ZRAM_ALGO" ] || continue
 		modprobe -q "$ram_za_algo" 2>/dev/null
 		ram_za_list=$(cat "$1" 2>/dev/null)
 		case " $ram_za_list " in
 		*" $ram_za_algo "* | *" [$ram_za_algo] "*)
 			RAM_ZRAM_USED=$ram_za_algo
-			ram_warn "zram: this kernel has no $RAM_ZRAM_ALGO compressor (zram_algo=; it offers: $ram_za_list); using $ram_za_algo"
+			case " $RAM_PARAM_GIVEN " in
+			*" ZRAM_ALGO "*) ram_warn "zram: this kernel has no $RAM_ZRAM_ALGO compressor (zram_algo=; it offers: $ram_za_list); using $ram_za_algo" ;;
+			esac
 			return 0
 			;;
 		esac

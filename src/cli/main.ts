@@ -6,12 +6,17 @@ import { RambootError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
 import { cmdlineCommand } from './commands/cmdline.js';
+import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { diffCommand } from './commands/diff.js';
 import { extractCommand } from './commands/extract.js';
+import { hooksCommand } from './commands/hooks.js';
 import { initrdCommand } from './commands/initrd.js';
+import { labCommand } from './commands/lab.js';
 import { lsCommand } from './commands/ls.js';
 import { rootfsCommand } from './commands/rootfs.js';
+import { verifySigCommand } from './commands/verify-sig.js';
+import { enterCommand, psCommand, runCommand, stopCommand } from './commands/run.js';
 
 export function createProgram(): Command {
   return new Command('ramboot')
@@ -23,9 +28,17 @@ export function createProgram(): Command {
     .addCommand(initrdCommand)
     .addCommand(demoCommand)
     .addCommand(cmdlineCommand)
+    .addCommand(hooksCommand)
+    .addCommand(configCommand)
+    .addCommand(labCommand)
     .addCommand(lsCommand)
     .addCommand(extractCommand)
     .addCommand(diffCommand)
+    .addCommand(verifySigCommand)
+    .addCommand(runCommand)
+    .addCommand(psCommand)
+    .addCommand(stopCommand)
+    .addCommand(enterCommand)
     .exitOverride();
 }
 

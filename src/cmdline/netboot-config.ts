@@ -13,7 +13,17 @@ export interface NetbootConfigInput {
   /** Where vmlinuz and initrd.img are served from, e.g. http://boot.example/set (ipxe) or a TFTP path. */
   baseUrl: string;
   label?: string;
+  /** Have the loader name the NIC it booted from as BOOTIF= (iPXE: ${netX/mac}; PXELINUX: IPAPPEND 2),
+   * so the ram script runs DHCP on that NIC only. GRUB has no such word and ignores it. */
+  bootif?: boolean;
 }
+
+// iPXE's netX is the last network device opened, the one it booted through (ipxe.org/cfg/netX);
+// :hexhyp renders the MAC as aa-bb-cc-dd-ee-ff, and the 01- prefix (ARP type Ethernet) completes
+// PXELINUX's BOOTIF form, which the ram script parses.
+const IPXE_BOOTIF = 'BOOTIF=01-${netX/mac:hexhyp}';
+/** As long as what iPXE expands IPXE_BOOTIF to, for the size check. */
+const BOOTIF_EXPANDED = 'BOOTIF=01-aa-bb-cc-dd-ee-ff';
 
 const HINT = 'change or drop that word, or pick another --format';
 
@@ -22,20 +32,22 @@ export function renderNetbootConfig(format: NetbootFormat, input: NetbootConfigI
   const { kernel, initrd } = loaderFiles(format, input.baseUrl);
   const args = renderLoaderArgs(format, input.cmdline);
   if (args.problems.length > 0) throw usageError(args.problems[0]!, HINT);
-  const tooLong = checkLineLength(format, args.kernel, input.baseUrl);
+  const bootif = input.bootif === true && format !== 'grub' && format !== 'line';
+  const tooLong = checkLineLength(format, bootif ? `${args.kernel} ${BOOTIF_EXPANDED}` : args.kernel, input.baseUrl);
   if (tooLong) throw usageError(`${format}: ${tooLong.message}`, 'shorten the command line (fewer or shorter words, a shorter --base-url)');
   switch (format) {
     case 'line':
       return `${args.config}\n`;
     // iPXE needs initrd= on the kernel line for EFI boots to find the initrd by name.
     case 'ipxe':
-      return `#!ipxe\nkernel ${kernel} initrd=initrd.img ${args.config}\ninitrd ${initrd}\nboot\n`;
+      return `#!ipxe\nkernel ${kernel} initrd=initrd.img ${args.config}${bootif ? ` ${IPXE_BOOTIF}` : ''}\ninitrd ${initrd}\nboot\n`;
     case 'pxelinux': {
       const append = `  APPEND ${args.config}`;
       if (Buffer.byteLength(append) >= PXELINUX_MAX_LINE) {
         throw usageError(`PXELINUX reads config lines of at most ${PXELINUX_MAX_LINE - 1} bytes; the APPEND line would be ${Buffer.byteLength(append)}`, 'shorten the command line');
       }
-      return `DEFAULT ${label}\nLABEL ${label}\n  KERNEL ${kernel}\n  INITRD ${initrd}\n${append}\n`;
+      // IPAPPEND 2 appends BOOTIF=01-<MAC of the boot NIC> (syslinux doc/pxelinux.txt).
+      return `DEFAULT ${label}\nLABEL ${label}\n  KERNEL ${kernel}\n  INITRD ${initrd}\n${append}\n${bootif ? '  IPAPPEND 2\n' : ''}`;
     }
     case 'grub':
       return `menuentry '${label.replaceAll("'", '')}' {\n  linux ${kernel} ${args.config}\n  initrd ${initrd}\n}\n`;

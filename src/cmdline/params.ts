@@ -128,7 +128,7 @@ export const BOOT_PARAMS: readonly BootParam[] = [
     type: 'enum',
     values: ['lzo-rle', 'lzo', 'lz4', 'zstd'],
     default: 'lzo-rle',
-    doc: 'Compressor for the zram swap devices; one the kernel lacks falls back (lzo-rle, lzo, lz4, zstd) with a warning.',
+    doc: 'Compressor for the zram swap devices. Left at the default, the first of lzo-rle, lzo, lz4, zstd the kernel offers, silently; one given here that the kernel lacks falls back in that order with a warning.',
     owner: 'ramboot',
   },
   {

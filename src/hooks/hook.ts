@@ -2,11 +2,11 @@
 // data, not code that writes into a staging directory: the builder turns each field into plan
 // requests, so a conflict or a missing module names the hook that asked for it. Ordering is by
 // explicit `after:` names, never by a numeric file name prefix.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { listAssets } from '../assets.js';
-import { BOOT_STAGES } from '../cmdline/params.js';
 import { inputError } from '../errors.js';
+import { checkHookJson, STAGE_HOOK_POINTS, type HookProblem } from './hook-schema.js';
 
 /** A script the boot runs before or after one of the `ram` script's stages. */
 export interface StageScript {
@@ -17,14 +17,19 @@ export interface StageScript {
   data: Buffer;
 }
 
-/** Every `before-<stage>`, and `after-<stage>` but for switch, which never returns. */
-export const STAGE_HOOK_POINTS: readonly string[] = BOOT_STAGES.flatMap((s) => (s === 'switch' ? [`before-${s}`] : [`before-${s}`, `after-${s}`]));
+export { STAGE_HOOK_POINTS };
 
 export interface Hook {
   name: string;
   description: string;
+  /** Where it came from: 'shipped' or the --hooks / RAMBOOT_HOOKS directory. */
+  source: string;
   /** Hooks that must be applied before this one. */
   after: string[];
+  /** The shipped hook this one takes the place of. */
+  replaces: string | undefined;
+  /** Off unless turned on by --hook NAME. */
+  optional: boolean;
   /** Modules (names, aliases or directory prefixes ending in '/') that must be packed or built
    * in. After parsing this also holds every `forceLoad` entry: a force-load is a requirement. */
   modules: string[];
@@ -38,90 +43,69 @@ export interface Hook {
   forceLoad: string[];
   /** Busybox applets the boot side calls: checked at build time, not discovered at boot. */
   applets: string[];
+  /** Executables of the target root, packed with their libraries (src/initrd/add-binaries.ts). */
+  binaries: string[];
   /** Files copied from the target root to the same path in the initrd. */
   files: { path: string; optional: boolean }[];
   /** `stageScripts`: sh scripts from hooks/<name>/ that /init runs at a stage, in listed order. */
   stageScripts: StageScript[];
 }
 
-const KNOWN_KEYS = new Set(['description', 'after', 'modules', 'optionalModules', 'forceLoad', 'applets', 'files', 'stageScripts']);
+/** `hooks/<name>/hook.json` as errors name it. */
+export const hookJsonPath = (name: string) => `hooks/${name}/hook.json`;
 
-/** `"stageScripts": { "before-mount": ["x.sh"] }`: the point must be one of STAGE_HOOK_POINTS and
- * each file a plain name that `readFile` finds next to hook.json. */
-function parseStageScripts(value: unknown, where: string, readFile: (file: string) => Buffer | undefined): StageScript[] {
-  if (value === undefined) return [];
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw inputError(`${where}: "stageScripts" must be an object of stage point -> list of files`);
-  }
-  return Object.entries(value).flatMap(([when, files]) => {
-    if (!STAGE_HOOK_POINTS.includes(when)) {
-      throw inputError(`${where}: "stageScripts" names unknown stage point "${when}"`, `known: ${STAGE_HOOK_POINTS.join(', ')}`);
-    }
-    return stringList(files, `${where}: "stageScripts"."${when}"`).map((file) => {
-      if (file.includes('/') || file.startsWith('.')) throw inputError(`${where}: stage script "${file}" must be a plain file name in the hook's directory`);
-      const data = readFile(file);
-      if (!data) throw inputError(`${where}: stage script "${file}" (${when}) is not in the hook's directory`);
-      return { when, file, data };
-    });
-  });
-}
-
-function stringList(value: unknown, where: string): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
-    throw inputError(`${where} must be a list of non-empty strings`);
-  }
-  return value as string[];
-}
-
-/** `readFile` gives a file next to hook.json (for stageScripts), or undefined when there is none. */
-export function parseHook(name: string, text: string, readFile: (file: string) => Buffer | undefined = () => undefined): Hook {
-  const where = `hooks/${name}/hook.json`;
-  let raw: unknown;
+/** JSON.parse, or the one problem that it is not JSON. */
+export function parseHookJson(text: string): { raw?: unknown; problem?: HookProblem } {
   try {
-    raw = JSON.parse(text);
+    return { raw: JSON.parse(text) };
   } catch (error) {
-    throw inputError(`${where} is not valid JSON: ${(error as Error).message}`);
+    return { problem: { path: '$', message: `is not valid JSON: ${(error as Error).message}` } };
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw inputError(`${where} must hold a JSON object`);
+}
+
+/** `readFile` gives a file next to hook.json (for stageScripts), or undefined when there is none.
+ * The first problem the schema (hook-schema.ts) finds is the error; `ramboot hooks check` lists all. */
+export function parseHook(name: string, text: string, readFile: (file: string) => Buffer | undefined = () => undefined, source = 'shipped'): Hook {
+  const where = hookJsonPath(name);
+  const { raw, problem } = parseHookJson(text);
+  if (problem) throw inputError(`${where} ${problem.message}`);
+  const [first, ...more] = checkHookJson(raw, (file) => readFile(file) !== undefined);
+  if (first) {
+    const others = more.length > 0 ? `; ${more.length} more: ramboot hooks check DIR lists them` : '';
+    throw inputError(`${where}: ${first.message}`, `at ${first.path}${others}`);
+  }
   const obj = raw as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
-    if (!KNOWN_KEYS.has(key)) throw inputError(`${where}: unknown key "${key}"`, `known keys: ${[...KNOWN_KEYS].join(', ')}`);
-  }
-  if (typeof obj.description !== 'string') throw inputError(`${where}: "description" must be a string`);
-  const files = (Array.isArray(obj.files) ? obj.files : obj.files === undefined ? [] : null)?.map((f: unknown) => {
-    if (typeof f === 'string') return { path: f, optional: false };
-    const entry = f as { path?: unknown; optional?: unknown };
-    if (typeof entry?.path !== 'string') throw inputError(`${where}: each of "files" is a path or { "path", "optional" }`);
-    return { path: entry.path, optional: entry.optional === true };
-  });
-  if (!files) throw inputError(`${where}: "files" must be a list`);
-  const forceLoad = stringList(obj.forceLoad, `${where}: "forceLoad"`);
-  const modules = stringList(obj.modules, `${where}: "modules"`);
-  const optionalModules = stringList(obj.optionalModules, `${where}: "optionalModules"`);
-  const optionalForced = forceLoad.filter((spec) => optionalModules.includes(spec));
-  if (optionalForced.length > 0) {
-    throw inputError(`${where}: ${optionalForced.join(', ')} is both optional and force-loaded`, 'a force-load is required: list it in "forceLoad" only');
-  }
+  const list = (key: string) => (obj[key] as string[] | undefined) ?? [];
+  const forceLoad = list('forceLoad');
+  const stageScripts = Object.entries((obj.stageScripts as Record<string, string[]> | undefined) ?? {}).flatMap(([when, files]) =>
+    files.map((file) => ({ when, file, data: readFile(file)! })),
+  );
   return {
     name,
-    description: obj.description,
-    after: stringList(obj.after, `${where}: "after"`),
-    modules: [...new Set([...modules, ...forceLoad])],
-    optionalModules,
+    description: obj.description as string,
+    source,
+    after: list('after'),
+    replaces: obj.replaces as string | undefined,
+    optional: obj.optional === true,
+    modules: [...new Set([...list('modules'), ...forceLoad])],
+    optionalModules: list('optionalModules'),
     forceLoad,
-    applets: stringList(obj.applets, `${where}: "applets"`),
-    files,
-    stageScripts: parseStageScripts(obj.stageScripts, where, readFile),
+    applets: list('applets'),
+    binaries: list('binaries'),
+    files: ((obj.files as unknown[] | undefined) ?? []).map((f) =>
+      typeof f === 'string' ? { path: f, optional: false } : { path: (f as { path: string }).path, optional: (f as { optional?: unknown }).optional === true },
+    ),
+    stageScripts,
   };
 }
 
-/** Order hooks so each comes after the ones it names; ties by name, so the order is stable. */
-export function orderHooks(hooks: readonly Hook[]): Hook[] {
+/** Order hooks so each comes after the ones it names; ties by name, so the order is stable.
+ * A name in `inactive` (an optional hook that is off) is no error in `after`: it is skipped. */
+export function orderHooks(hooks: readonly Hook[], inactive: ReadonlySet<string> = new Set()): Hook[] {
   const byName = new Map(hooks.map((h) => [h.name, h]));
   for (const hook of hooks) {
     for (const dep of hook.after) {
-      if (!byName.has(dep)) throw inputError(`hook ${hook.name} wants to run after unknown hook ${dep}`);
+      if (!byName.has(dep) && !inactive.has(dep)) throw inputError(`hook ${hook.name} wants to run after unknown hook ${dep}`);
     }
   }
   const ordered: Hook[] = [];
@@ -131,7 +115,10 @@ export function orderHooks(hooks: readonly Hook[]): Hook[] {
     if (seen === 'done') return;
     if (seen === 'visiting') throw inputError(`hooks order themselves in a cycle: ${[...chain, hook.name].join(' -> ')}`);
     state.set(hook.name, 'visiting');
-    for (const dep of [...hook.after].sort()) visit(byName.get(dep)!, [...chain, hook.name]);
+    for (const dep of [...hook.after].sort()) {
+      const next = byName.get(dep);
+      if (next) visit(next, [...chain, hook.name]);
+    }
     state.set(hook.name, 'done');
     ordered.push(hook);
   };
@@ -139,30 +126,80 @@ export function orderHooks(hooks: readonly Hook[]): Hook[] {
   return ordered;
 }
 
-/** The hooks that ship with ramboot (hooks/<name>/hook.json), plus those of `extraDirs` (each
- * holding <name>/hook.json, e.g. a site's or a test's own), in application order. */
-export function readShippedHooks(extraDirs: readonly string[] = []): Hook[] {
+/** The hooks that ship with ramboot (hooks/<name>/hook.json, packed as assets). */
+export function readBuiltinHooks(): Hook[] {
   const assets = listAssets('hooks');
   const byPath = new Map(assets.map((a) => [a.path, a.data]));
-  const hooks = assets
+  return assets
     .filter((asset) => posix.basename(asset.path) === 'hook.json')
     .map((asset) => {
       const dir = posix.dirname(asset.path);
       return parseHook(posix.basename(dir), asset.data.toString('utf8'), (file) => byPath.get(`${dir}/${file}`));
     });
-  for (const extra of extraDirs) hooks.push(...readHookDir(extra));
-  const clash = hooks.find((h, i) => hooks.findIndex((o) => o.name === h.name) !== i);
-  if (clash) throw inputError(`two hooks are named ${clash.name}`, 'rename the hook directory under the extra hook dir');
-  return orderHooks(hooks);
+}
+
+/** `RAMBOOT_HOOKS=/a:/b`: hook directories for pipelines, applied before any --hooks DIR. */
+export function hookDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.RAMBOOT_HOOKS ?? '').split(':').filter((d) => d !== '');
+}
+
+/** Shipped hooks and those of `dirs`, optional ones included. A hook from a directory named like
+ * a shipped one is an error naming both, unless it says `"replaces": "<that name>"`; a hook may
+ * also replace a shipped hook of another name. */
+export function readAllHooks(dirs: readonly string[] = []): Hook[] {
+  const hooks = readBuiltinHooks();
+  const shipped = new Set(hooks.map((h) => h.name));
+  const extras = dirs.flatMap((dir) => readHookDir(dir));
+  for (const hook of extras) {
+    const twin = extras.find((o) => o !== hook && o.name === hook.name);
+    if (twin) throw inputError(`two hooks are named ${hook.name}: ${join(hook.source, hook.name)} and ${join(twin.source, hook.name)}`, 'rename one of the two hook directories');
+    if (shipped.has(hook.name) && hook.replaces !== hook.name) {
+      throw inputError(
+        `hook ${hook.name} from ${join(hook.source, hook.name)} has the name of the shipped hook ${hook.name} (hooks/${hook.name})`,
+        `add "replaces": "${hook.name}" to its hook.json to take the shipped one's place, or rename its directory`,
+      );
+    }
+    if (hook.replaces !== undefined && !shipped.has(hook.replaces)) {
+      throw inputError(`hook ${hook.name} from ${join(hook.source, hook.name)} replaces ${hook.replaces}, which is no shipped hook`, `shipped hooks: ${[...shipped].join(', ')}`);
+    }
+  }
+  const replaced = new Set(extras.flatMap((h) => (h.replaces === undefined ? [] : [h.replaces])));
+  return [...hooks.filter((h) => !replaced.has(h.name)), ...extras];
+}
+
+/** The hooks a build applies, in order: every hook but the optional ones not in `enable`
+ * (--hook NAME). A name in `enable` that is no hook is an error. */
+export function selectHooks(all: readonly Hook[], enable: readonly string[] = []): Hook[] {
+  for (const name of enable) {
+    if (!all.some((h) => h.name === name)) {
+      const optional = all.filter((h) => h.optional).map((h) => h.name);
+      throw inputError(`--hook ${name}: there is no hook of that name`, optional.length > 0 ? `optional hooks: ${optional.join(', ')}` : 'ramboot hooks ls lists the hooks');
+    }
+  }
+  const active = all.filter((h) => !h.optional || enable.includes(h.name));
+  const inactive = new Set(all.filter((h) => !active.includes(h)).map((h) => h.name));
+  return orderHooks(active, inactive);
+}
+
+/** The hooks a build applies: shipped ones and those of `extraDirs`, optional ones as `enable` says. */
+export function readShippedHooks(extraDirs: readonly string[] = [], enable: readonly string[] = []): Hook[] {
+  return selectHooks(readAllHooks(extraDirs), enable);
+}
+
+/** --hooks DIR preflight: DIR must be a directory (of <name>/hook.json). */
+export function checkHookDir(dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw inputError(`hook directory ${dir} does not exist`, 'give --hooks (or RAMBOOT_HOOKS) a directory holding <name>/hook.json');
 }
 
 /** The hooks in directory `dir`: every <name>/hook.json there. */
 export function readHookDir(dir: string): Hook[] {
-  if (!existsSync(dir)) throw inputError(`hook directory ${dir} does not exist`);
+  checkHookDir(dir);
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'hook.json')))
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((e) => {
       const hookDir = join(dir, e.name);
-      return parseHook(e.name, readFileSync(join(hookDir, 'hook.json'), 'utf8'), (file) => (existsSync(join(hookDir, file)) ? readFileSync(join(hookDir, file)) : undefined));
+      const read = (file: string) => (existsSync(join(hookDir, file)) ? readFileSync(join(hookDir, file)) : undefined);
+      return parseHook(e.name, readFileSync(join(hookDir, 'hook.json'), 'utf8'), read, dir);
     });
 }

@@ -15,10 +15,15 @@ import { NoSpaceError, noSpaceError } from '../util/disk-space.js';
 import { checkOutputPath } from '../util/output-path.js';
 import { sha256File } from '../util/sha256.js';
 import { planInitrd, writeInitrd, type InitrdOptions, type InitrdResult } from '../initrd/build-initrd.js';
+import { checkUkiOptions, writeUki, type UkiOptions } from '../uki/build-uki.js';
 import { Staging } from './staging.js';
 
 /** In the order they are renamed into place: SHA256SUMS last, so a set whose sums match is whole. */
 export const IMAGE_SET_FILES = ['vmlinuz', 'initrd.img', 'rootfs.squashfs', 'cmdline.txt', 'SHA256SUMS'] as const;
+/** With --uki, ramboot.efi goes in before SHA256SUMS (and is listed in it). */
+export const UKI_FILE = 'ramboot.efi';
+
+type FileFacts = { size: number; sha256: string };
 
 export interface ImageSetOptions {
   root: string;
@@ -31,6 +36,8 @@ export interface ImageSetOptions {
   embed?: boolean;
   initrd?: Omit<InitrdOptions, 'root' | 'out' | 'kver' | 'rootfsSha256' | 'rootfsSize' | 'embedRootfs'>;
   rootfs?: Omit<RootfsOptions, 'root' | 'out'>;
+  /** Also write ramboot.efi, a unified kernel image of this set (src/uki/). */
+  uki?: UkiOptions;
   onStep?: (step: string) => void;
 }
 
@@ -38,7 +45,7 @@ export interface ImageSetResult {
   outDir: string;
   kver: string;
   cmdline: string;
-  files: Record<(typeof IMAGE_SET_FILES)[number], { size: number; sha256: string }>;
+  files: Record<(typeof IMAGE_SET_FILES)[number], FileFacts> & { [UKI_FILE]?: FileFacts };
   initrd: InitrdResult;
   rootfsSeconds: number;
   /** Warnings of both builds, e.g. missing firmware or a root without an init. */
@@ -57,12 +64,14 @@ export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResu
   checkRooturl(opts.rooturl);
   await checkOutputPath(opts.outDir, 'dir', '--out');
   // A directory or a device at one of the names would make the final renames fail half-way.
-  for (const name of IMAGE_SET_FILES) await checkOutputPath(join(opts.outDir, name), 'file', '--out');
+  const names: string[] = opts.uki ? [...IMAGE_SET_FILES.slice(0, -1), UKI_FILE, 'SHA256SUMS'] : [...IMAGE_SET_FILES];
+  for (const name of names) await checkOutputPath(join(opts.outDir, name), 'file', '--out');
+  const cmdline = renderDefaultCmdline(opts.rooturl ? { rooturl: opts.rooturl } : {});
+  if (opts.uki) await checkUkiOptions(opts.uki, cmdline);
   const step = opts.onStep ?? (() => {});
   const kernel = await findKernel(opts.root, { kver: opts.kver, kernel: opts.kernel });
   const rootfsPlan = await planRootfs({ ...opts.rootfs, root: opts.root, out: join(opts.outDir, 'rootfs.squashfs') });
   const initrdPlan = await planInitrd({ ...opts.initrd, root: opts.root, kver: kernel.kver });
-  const cmdline = renderDefaultCmdline(opts.rooturl ? { rooturl: opts.rooturl } : {});
   const kernelSize = (await stat(kernel.vmlinuz)).size;
 
   const stage = await Staging.open(opts.outDir);
@@ -85,24 +94,30 @@ export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResu
       { flag: '--out' },
     );
     await writeAtomically(stage.path('cmdline.txt'), (tmp) => writeFile(tmp, `${cmdline}\n`), { flag: '--out' });
+    if (opts.uki) {
+      step(UKI_FILE);
+      const inputs = { root: opts.root, kver: kernel.kver, vmlinuz: kernel.vmlinuz, initrd: stage.path('initrd.img'), cmdline };
+      await writeAtomically(stage.path(UKI_FILE), (tmp) => writeUki(inputs, opts.uki!, tmp), { flag: '--out' });
+    }
 
-    const files = {} as ImageSetResult['files'];
-    for (const name of IMAGE_SET_FILES) {
+    const files = {} as Record<string, FileFacts>;
+    for (const name of names) {
       if (name === 'SHA256SUMS') continue;
       const path = stage.path(name);
       files[name] = { size: (await stat(path)).size, sha256: name === 'rootfs.squashfs' ? rootfs.sha256 : name === 'initrd.img' ? initrd.sha256 : await sha256File(path) };
     }
     // sha256sum -c format, so `cd out && sha256sum -c SHA256SUMS` checks a copied set.
-    const sums = IMAGE_SET_FILES.filter((n) => n !== 'SHA256SUMS').map((n) => `${files[n].sha256}  ${n}\n`).join('');
+    const sums = names.filter((n) => n !== 'SHA256SUMS').map((n) => `${files[n]!.sha256}  ${n}\n`).join('');
     await writeAtomically(stage.path('SHA256SUMS'), (tmp) => writeFile(tmp, sums), { flag: '--out' });
     files.SHA256SUMS = { size: Buffer.byteLength(sums), sha256: await sha256File(stage.path('SHA256SUMS')) };
 
-    stage.commit(IMAGE_SET_FILES);
+    // A rebuild without --uki drops the old ramboot.efi: it would boot the previous initrd.
+    stage.commit(names, opts.uki ? [] : [UKI_FILE]);
     return {
       outDir: opts.outDir,
       kver: kernel.kver,
       cmdline,
-      files,
+      files: files as ImageSetResult['files'],
       initrd: { ...initrd, path: join(opts.outDir, 'initrd.img') },
       rootfsSeconds: rootfs.seconds,
       warnings: [...rootfs.warnings, ...initrd.warnings],

@@ -3,7 +3,7 @@
 // are complete are they renamed over the previous set, SHA256SUMS last. A failure or a signal
 // before that removes the staging directory and leaves the previous set exactly as it was; an
 // initrd never ends up pinning a rootfs that is not beside it.
-import { renameSync, rmdirSync } from 'node:fs';
+import { renameSync, rmSync, rmdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeOnSignal } from '../util/atomic-file.js';
@@ -32,8 +32,12 @@ export class Staging {
   /** Rename the staged files over the set, in order (SHA256SUMS last). Synchronous on purpose:
    * no signal handler or other callback can run between two renames, so the set flips in one
    * turn of the event loop. */
-  commit(names: readonly string[]): void {
-    for (const name of names) renameSync(this.path(name), join(this.outDir, name));
+  commit(names: readonly string[], stale: readonly string[] = []): void {
+    for (const name of names) {
+      // A file of the previous set this one does not have goes before SHA256SUMS lands.
+      if (name === names[names.length - 1]) for (const old of stale) rmSync(join(this.outDir, old), { force: true });
+      renameSync(this.path(name), join(this.outDir, name));
+    }
     rmdirSync(this.dir);
     this.release();
   }

@@ -23,6 +23,7 @@ import {
 } from '../kmod/index.js';
 import { lookupSpec } from '../kmod/lookup.js';
 import { RootResolver } from '../rootfs/root-path.js';
+import { renderBinaryReport, type BinaryFile } from './add-binaries.js';
 import type { InitrdPlan } from './plan.js';
 
 export interface ModuleSelection {
@@ -184,6 +185,8 @@ export interface ModuleReport {
   forceLoad: string[];
   /** --host-only: how many device modaliases the machine has. */
   hostModaliases?: number;
+  /** Files the hooks' `binaries` brought and who pulled each in (added after the modules). */
+  binaries?: BinaryFile[];
 }
 
 export interface PackedModules extends ModuleSelectionResult {
@@ -262,7 +265,7 @@ export async function addModules(
 }
 
 /** --explain: each packed module with why it is in and its firmware, then what the kernel has
- * built in, what it lacks and what --host-only left out. */
+ * built in, what it lacks and what --host-only left out, then the files hooks' binaries brought. */
 export function renderModuleReport(report: ModuleReport): string {
   const lines = [
     `kernel ${report.kver}: ${report.modules.length} modules packed (dependencies from ${report.source})`,
@@ -281,5 +284,6 @@ export function renderModuleReport(report: ModuleReport): string {
   section('built into the kernel (nothing to pack):', report.builtin.map((b) => `${b.name}: ${b.reasons.join('; ')}`));
   section('not in this kernel (optional):', report.absent.map((a) => `${a.spec}: ${a.reason}`));
   section('not on this machine (--host-only):', report.notOnHost.map((n) => `${n.name}: ${n.reason}`));
-  return `${lines.join('\n')}\n`;
+  const binaries = renderBinaryReport(report.binaries ?? []);
+  return `${lines.join('\n')}\n${binaries ? `\n${binaries}` : ''}`;
 }

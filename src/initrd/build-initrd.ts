@@ -17,7 +17,8 @@ import { checkOutputPath } from '../util/output-path.js';
 import { sha256File } from '../util/sha256.js';
 import { sourceDateEpoch } from '../util/source-date-epoch.js';
 import { VERSION } from '../version.js';
-import { addModules, type ModuleSelection, type PackedModules } from './add-modules.js';
+import { addBinaries } from './add-binaries.js';
+import { addModules, type ModuleReport, type ModuleSelection, type PackedModules } from './add-modules.js';
 import { addBusybox, findBusybox, missingApplets, type BusyboxChoice } from './busybox.js';
 import { InitrdPlan } from './plan.js';
 
@@ -37,8 +38,10 @@ export interface InitrdOptions extends ModuleSelection {
   embedRootfs?: string;
   /** Seconds for every archive timestamp; default SOURCE_DATE_EPOCH or 0. */
   mtime?: number;
-  /** Directories of more hooks (<name>/hook.json) to apply with the shipped ones. */
+  /** Directories of more hooks (<name>/hook.json) to apply with the shipped ones (--hooks). */
   extraHookDirs?: string[];
+  /** Optional hooks to turn on (--hook NAME). */
+  enableHooks?: string[];
 }
 
 export interface InitrdResult {
@@ -142,10 +145,11 @@ export async function planInitrd(opts: InitrdPlanOptions): Promise<PlannedInitrd
   addSkeleton(plan);
 
   // collectHooks
-  const hooks = readShippedHooks(opts.extraHookDirs);
+  const hooks = readShippedHooks(opts.extraHookDirs, opts.enableHooks);
 
-  // resolveModules (+ firmware)
-  const packed = await addModules(plan, opts.root, kernel.modulesDir, hooks, opts);
+  // resolveModules (+ firmware); the --explain report waits for the binaries below
+  let report: ModuleReport | undefined;
+  const packed = await addModules(plan, opts.root, kernel.modulesDir, hooks, { ...opts, onModuleReport: (r) => (report = r) });
 
   // addBusybox: fail at build time when an applet the boot side calls is missing
   const busybox = await findBusybox(opts.busybox);
@@ -155,6 +159,8 @@ export async function planInitrd(opts: InitrdPlanOptions): Promise<PlannedInitrd
   }
   addBusybox(plan, busybox);
   await addHookFiles(plan, opts.root, hooks);
+  const binaries = await addBinaries(plan, opts.root, hooks);
+  if (report) opts.onModuleReport?.({ ...report, binaries });
 
   // addBootScripts
   addBootScripts(plan);

@@ -8,7 +8,9 @@
 import { COMPRESSIONS, DEFAULT_LEVEL, checkLevel, type Compression } from '../compress/codecs.js';
 import { checkRooturl } from '../image-set/build-image-set.js';
 import { checkRootfsSha256 } from '../initrd/build-initrd.js';
+import { checkHookDir } from '../hooks/hook.js';
 import { DEFAULT_BLOCK_SIZE, DEFAULT_SQUASHFS_LEVEL, SQUASHFS_COMPRESSIONS, resolveRootfsSettings, type SquashfsCompression } from '../rootfs/build-rootfs.js';
+import { usageError } from '../errors.js';
 import { parseByteSize, parseCompressionOption, parseInteger, parseList } from './value-parsers.js';
 
 export const BUILDER_COMMANDS = ['build', 'initrd', 'rootfs'] as const;
@@ -31,10 +33,17 @@ export interface BuilderSettings {
   omitModules?: string[];
   busybox?: string;
   hostOnly?: boolean;
+  hooks?: string[];
+  hook?: string[];
   squashfsComp?: SquashfsCompression;
   squashfsLevel?: number;
   blockSize?: number;
   excludeFile?: string[];
+  uki?: boolean;
+  ukiStub?: string;
+  ukiAppend?: string;
+  signKey?: string;
+  signCert?: string;
 }
 
 /** What a row is about: the README table groups by it. */
@@ -88,6 +97,17 @@ export const BUILDER_SETTINGS: readonly AnySettingRow[] = [
   row({ key: 'kver', flags: '--kver <version>', commands: ['build', 'initrd'], group: 'input', usage: ['build'], metavar: 'VER', help: 'kernel version, when the root has several' }),
   row({ key: 'rooturl', flags: '--rooturl <url>', commands: ['build'], group: 'output', usage: ['build'], help: 'write rooturl= into cmdline.txt (else the boot config adds it)',
     check: (url) => checkRooturl(url) }),
+  row({ key: 'uki', flags: '--uki', commands: ['build'], group: 'output', usage: ['build'],
+    help: 'also write ramboot.efi: a unified kernel image (systemd-stub + vmlinuz + initrd.img + cmdline.txt) one UEFI machine boots as a single file' }),
+  row({ key: 'ukiStub', flags: '--uki-stub <file>', commands: ['build'], group: 'input', defaultText: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub',
+    help: 'systemd-stub the UKI is built on (Debian: systemd-boot-efi)', check: (_file, all) => requireUki('--uki-stub', all) }),
+  row({ key: 'ukiAppend', flags: '--uki-append <words>', commands: ['build'], group: 'output',
+    help: 'kernel parameters added to the UKI\'s .cmdline only, e.g. console=ttyS0 (with Secure Boot the stub ignores any other command line)',
+    check: (_words, all) => requireUki('--uki-append', all) }),
+  row({ key: 'signKey', flags: '--sign-key <file>', commands: ['build'], group: 'output', usage: ['build'], metavar: 'KEY',
+    help: 'sign ramboot.efi for Secure Boot with this PEM private key (sbsign; needs --sign-cert)', check: (_file, all) => requireUki('--sign-key', all) }),
+  row({ key: 'signCert', flags: '--sign-cert <file>', commands: ['build'], group: 'output', usage: ['build'], metavar: 'CERT',
+    help: 'the PEM certificate of --sign-key, as enrolled in the firmware\'s db', check: (_file, all) => requireUki('--sign-cert', all) }),
   row({ key: 'embed', flags: '--embed', commands: ['build'], group: 'output', usage: ['build'], help: 'also put rootfs.squashfs inside initrd.img: it boots with no rooturl= and no image server' }),
   row({ key: 'rootsha256', flags: '--rootsha256 <hex>', commands: ['initrd'], group: 'output', usage: ['initrd'], help: 'bake this rootfs sha256 into the initrd as the rootsha256= default',
     check: (hex) => checkRootfsSha256(hex) }),
@@ -108,6 +128,11 @@ export const BUILDER_SETTINGS: readonly AnySettingRow[] = [
   row({ key: 'hostOnly', flags: '--host-only', commands: ['build', 'initrd'], group: 'initrd',
     help: 'pack only the device drivers this machine\'s devices (/sys/bus/*/devices/*/modalias) match, plus the force-loads',
     doc: 'pack only the drivers this machine\'s devices match (from /sys/bus/*/devices/*/modalias), plus the force-loads' }),
+  row({ key: 'hooks', flags: '--hooks <dir>', commands: ['build', 'initrd'], group: 'initrd', parse: (dir, previous) => [...(previous ?? []), dir], check: (dirs) => dirs.forEach(checkHookDir),
+    help: 'apply the hooks in DIR (each DIR/<name>/hook.json) with the shipped ones, repeatable; RAMBOOT_HOOKS=DIR:DIR adds more',
+    doc: 'apply the hooks in DIR (each `DIR/<name>/hook.json`) with the shipped ones, repeatable; `RAMBOOT_HOOKS=DIR:DIR` (colon-separated, for pipelines) adds more before them; see "Writing a hook"' }),
+  row({ key: 'hook', flags: '--hook <name>', commands: ['build', 'initrd'], group: 'initrd', parse: (name, previous) => [...(previous ?? []), name],
+    help: 'turn on an optional hook (hook.json "optional": true), repeatable' }),
   row({ key: 'squashfsComp', flags: '--squashfs-comp <codec>', commands: ['build', 'rootfs'], group: 'rootfs', choices: SQUASHFS_COMPRESSIONS, defaultText: 'zstd', help: 'squashfs compression' }),
   row({ key: 'squashfsLevel', flags: '--squashfs-level <n>', commands: ['build', 'rootfs'], group: 'rootfs', parse: parseInteger, defaultText: levels(DEFAULT_SQUASHFS_LEVEL),
     help: 'squashfs compression level', check: (level, all) => void resolveRootfsSettings({ compression: all.squashfsComp, level }) }),
@@ -116,6 +141,10 @@ export const BUILDER_SETTINGS: readonly AnySettingRow[] = [
   row({ key: 'excludeFile', flags: '--exclude-file <file>', commands: ['build', 'rootfs'], group: 'rootfs', parse: parseList,
     help: 'extra exclude list (same format as rootfs-excludes/), repeatable' }),
 ];
+
+function requireUki(flag: string, all: Readonly<Partial<BuilderSettings>>): void {
+  if (!all.uki) throw usageError(`${flag} needs --uki`, `add --uki to build ramboot.efi`);
+}
 
 export function settingsOf(command: BuilderCommand): AnySettingRow[] {
   return BUILDER_SETTINGS.filter((s) => s.commands.includes(command));

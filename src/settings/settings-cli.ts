@@ -2,6 +2,7 @@
 // checked settings object. Commands call readSettings before anything else (before a tarball
 // root is unpacked), so every bad value is refused before any work starts.
 import { Option, type Command, type OptionValues } from '@commander-js/extra-typings';
+import { hookDirsFromEnv } from '../hooks/hook.js';
 import type { InitrdOptions } from '../initrd/build-initrd.js';
 import type { RootfsOptions } from '../rootfs/build-rootfs.js';
 import { settingsOf, type BuilderCommand, type BuilderSettings, type AnySettingRow } from './builder-settings.js';
@@ -32,8 +33,9 @@ export function readSettings(name: BuilderCommand, parsed: object): BuilderSetti
 }
 
 /** The initrd half of the settings, as buildInitrd/buildImageSet take it. */
-export function initrdOptionsOf(s: BuilderSettings): Pick<InitrdOptions, 'compression' | 'level' | 'add' | 'omit' | 'busybox' | 'hostOnly'> {
-  return { compression: s.compress, level: s.compressLevel, add: s.modules, omit: s.omitModules, busybox: s.busybox, hostOnly: s.hostOnly };
+export function initrdOptionsOf(s: BuilderSettings): Pick<InitrdOptions, 'compression' | 'level' | 'add' | 'omit' | 'busybox' | 'hostOnly' | 'extraHookDirs' | 'enableHooks'> {
+  const extraHookDirs = [...hookDirsFromEnv(), ...(s.hooks ?? [])];
+  return { compression: s.compress, level: s.compressLevel, add: s.modules, omit: s.omitModules, busybox: s.busybox, hostOnly: s.hostOnly, extraHookDirs, enableHooks: s.hook };
 }
 
 /** The rootfs half, as buildRootfs/buildImageSet take it. */

@@ -20,8 +20,10 @@ const AS_ROOT = process.getuid?.() === 0;
 const image = join(a.inputs, 'ok.img');
 writeFileSync(image, compress(rawCpio([{ name: 'etc/hello', mode: S.file | 0o644, data: 'hi\n' }]), 'gzip'));
 
+/** A hang (a FIFO read that never returns) is killed after a minute and fails assertOneLine:
+ * a bound on the whole run instead failed on a loaded machine where tsx alone took 7 s a start. */
 function ramboot(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 20000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 60000 });
 }
 
 /** Exit code of an error, one line, no stack, no "internal error". */
@@ -46,11 +48,9 @@ test('ls, extract and diff on a directory: one line, exit 3', () => {
 test('a FIFO is refused at once instead of blocking forever', () => {
   const fifo = join(a.inputs, 'fifo');
   execFileSync('mkfifo', [fifo]);
-  const started = Date.now();
   assertOneLine(ramboot('ls', fifo), /fifo is a FIFO, not a regular file/);
   assertOneLine(ramboot('diff', fifo, image), /is a FIFO/);
   assertOneLine(ramboot('extract', fifo, join(a.inputs, 'out-fifo')), /is a FIFO/);
-  assert.ok(Date.now() - started < 20000);
 });
 
 test('/proc/self/mem and a device are one-line errors', () => {

@@ -41,7 +41,10 @@ test('stageScripts: points are before-/after-<stage>, files come from the hook\'
   assert.deepEqual(parseHook('plain', '{"description":"d"}').stageScripts, []);
   assert.throws(() => parseHook('site', '{"description":"d","stageScripts":{"before-mounting":["a.sh"]}}', read), /hooks\/site\/hook.json: "stageScripts" names unknown stage point "before-mounting"/);
   assert.throws(() => parseHook('site', '{"description":"d","stageScripts":{"after-switch":["a.sh"]}}', read), /unknown stage point "after-switch"/);
-  assert.throws(() => parseHook('site', '{"description":"d","stageScripts":{"before-net":["gone.sh"]}}', read), /hooks\/site\/hook.json: stage script "gone.sh" \(before-net\) is not in the hook's directory/);
+  assert.throws(() => parseHook('site', '{"description":"d","stageScripts":{"before-net":["gone.sh"]}}', read), {
+    message: 'hooks/site/hook.json: file gone.sh not found',
+    hint: /^at \$\.stageScripts\.before-net\[0\]/,
+  });
   assert.throws(() => parseHook('site', '{"description":"d","stageScripts":{"before-net":["../a.sh"]}}', read), /must be a plain file name/);
   assert.throws(() => parseHook('site', '{"description":"d","stageScripts":["a.sh"]}', read), /"stageScripts" must be an object/);
 });

@@ -2,7 +2,7 @@
 // the "overlay" is the sandbox's newroot directory, prepared by each test).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { Sandbox, errorLines } from './harness.ts';
 
 const sandboxes: Sandbox[] = [];
@@ -10,6 +10,7 @@ after(() => sandboxes.forEach((s) => s.cleanup()));
 function sandbox(cmdline = ''): Sandbox {
   const sb = new Sandbox({ cmdline });
   sandboxes.push(sb);
+  sb.write('sys/class/net/eth0/address', '52:54:00:12:34:56\n');
   return sb;
 }
 function executable(sb: Sandbox, rel: string): void {
@@ -114,15 +115,30 @@ test('fixups: ifupdown fragment for unconfigured NICs, networkd file, resolv.con
   assert.equal(r.status, 0, r.output);
   assert.equal(
     sb.read('newroot/etc/network/interfaces.d/ramboot'),
-    '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.\nallow-hotplug eth0\niface eth0 inet dhcp\n',
+    '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.\nauto eth0\niface eth0 inet dhcp\n',
   );
   assert.equal(
     sb.read('newroot/etc/systemd/network/90-ramboot-dhcp.network'),
     '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.\n[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n',
   );
+  assert.equal(
+    sb.read('newroot/etc/systemd/network/10-ramboot-boot.network'),
+    '# Written by ramboot at boot: the initrd configured this NIC (eth0, dhcp); keep it.\n[Match]\nMACAddress=52:54:00:12:34:56\n\n[Network]\nDHCP=ipv4\nKeepConfiguration=yes\n',
+    'the boot NIC by MAC: the file holds after udev renames it',
+  );
   assert.equal(sb.read('newroot/etc/resolv.conf'), '# Written by ramboot from the dhcp setup of eth0.\nsearch lab\nnameserver 10.0.2.3\n');
   assert.equal(sb.read('newroot/etc/hostname'), 'node1\n');
-  assert.match(r.stdout, /^ramboot: fixups: \/etc\/network\/interfaces\.d\/ramboot, \/etc\/systemd\/network\/90-ramboot-dhcp\.network, \/etc\/resolv\.conf, \/etc\/hostname$/m);
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/network\/interfaces\.d\/ramboot, \/etc\/systemd\/network\/10-ramboot-boot\.network, \/etc\/systemd\/network\/90-ramboot-dhcp\.network, \/etc\/resolv\.conf, \/etc\/hostname$/m);
+});
+
+test('fixups: after DHCP the boot NIC is auto (networking.service starts dhclient on it), the others allow-hotplug', () => {
+  const sb = sandbox();
+  sb.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\n');
+  assert.equal(sb.run(FIXUPS.replace("RAM_NET_IFACE=eth0", "RAM_NET_IFACE=eth1")).status, 0);
+  assert.equal(
+    sb.read('newroot/etc/network/interfaces.d/ramboot'),
+    '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.\nallow-hotplug eth0\niface eth0 inet dhcp\nauto eth1\niface eth1 inet dhcp\n',
+  );
 });
 
 test('fixups: a resolver-managed resolv.conf symlink is kept; a root without ifupdown or systemd gets neither', () => {
@@ -143,15 +159,29 @@ test('fixups: an interfaces file that does not source interfaces.d gets a warnin
   assert.match(r.stdout, /warning: fixups: the image's \/etc\/network\/interfaces has no source line/);
 });
 
-test('fixups: after a static ip= boot no network manager is told to DHCP, DNS and hostname still go in', () => {
+test('fixups: a static ip= boot is handed over as static: networkd gets the address, ifupdown a manual stanza, no DHCP anywhere', () => {
   const sb = sandbox();
   sb.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\n');
   mkdirSync(sb.path('newroot/etc/systemd'), { recursive: true });
-  const r = sb.run(FIXUPS.replace('RAM_NET_HOW=dhcp', 'RAM_NET_HOW=static'));
+  const r = sb.run(FIXUPS.replace('RAM_NET_HOW=dhcp', 'RAM_NET_HOW=static RAM_NET_IP=10.9.8.7 RAM_NET_PREFIX=16 RAM_NET_ROUTER=10.9.0.1'));
   assert.equal(r.status, 0, r.output);
-  assert.equal(sb.exists('newroot/etc/network/interfaces.d/ramboot'), false);
-  assert.equal(sb.exists('newroot/etc/systemd/network'), false);
-  assert.match(r.stdout, /^ramboot: fixups: \/etc\/resolv\.conf, \/etc\/hostname$/m);
+  assert.equal(
+    sb.read('newroot/etc/network/interfaces.d/ramboot'),
+    '# Written by ramboot at boot: eth0 has 10.9.8.7/16 via 10.9.0.1 from ip=, set in the initrd; the kernel keeps it.\niface eth0 inet manual\n',
+  );
+  assert.equal(
+    sb.read('newroot/etc/systemd/network/10-ramboot-boot.network'),
+    '# Written by ramboot at boot: the initrd configured this NIC (eth0, static); keep it.\n[Match]\nMACAddress=52:54:00:12:34:56\n\n[Network]\nAddress=10.9.8.7/16\nGateway=10.9.0.1\nDNS=10.0.2.3\nDomains=lab\nKeepConfiguration=static\n',
+  );
+  assert.equal(sb.exists('newroot/etc/systemd/network/90-ramboot-dhcp.network'), false, 'no NIC is told to DHCP');
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/network\/interfaces\.d\/ramboot, \/etc\/systemd\/network\/10-ramboot-boot\.network, \/etc\/resolv\.conf, \/etc\/hostname$/m);
+
+  // No readable MAC (a NIC that is gone): matched by its kernel name instead.
+  const nomac = sandbox();
+  mkdirSync(nomac.path('newroot/etc/systemd'), { recursive: true });
+  nomac.write('sys/class/net/eth0/address', 'garbage\n');
+  assert.equal(nomac.run(FIXUPS).status, 0);
+  assert.match(nomac.read('newroot/etc/systemd/network/10-ramboot-boot.network'), /^\[Match\]\nName=eth0$/m);
 });
 
 test('fixups: with ip=off there is nothing to write', () => {
@@ -210,4 +240,37 @@ test('switch: /dev /proc /sys /run moved into the new root (made if missing), th
   ]);
   assert.match(r.stdout, /^ramboot: switching to \/sbin\/init, 12\.34s after boot$/m);
   assert.doesNotMatch(r.stdout, /not reached/);
+});
+
+test('switch: the mounts under /run/ramboot move to /run/initramfs/ramboot (systemd keeps those), old paths become symlinks', () => {
+  const sb = sandbox('init=/sbin/init');
+  for (const d of ['dev', 'proc', 'sys', 'run']) mkdirSync(sb.path(`newroot/${d}`), { recursive: true });
+  for (const d of ['image', 'lower', 'rw', 'layers', 'net']) mkdirSync(sb.path(`run/ramboot/${d}`), { recursive: true });
+  const P = sb.prefix;
+  sb.write('proc/mounts', [
+    `tmpfs ${P}/run tmpfs rw 0 0`,
+    `tmpfs ${P}/run/ramboot/image tmpfs rw,size=52000k 0 0`,
+    `/dev/loop0 ${P}/run/ramboot/lower squashfs ro 0 0`,
+    `tmpfs ${P}/run/ramboot/rw tmpfs rw 0 0`,
+    `tmpfs ${P}/run/ramboot/layers tmpfs rw 0 0`,
+    `/dev/loop1 ${P}/run/ramboot/layers/1.d squashfs ro 0 0`,
+    `overlay ${P}/newroot overlay rw,lowerdir=${P}/run/ramboot/lower 0 0`,
+    '',
+  ].join('\n'));
+  const r = sb.run('ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot; ram_stage_switch');
+  assert.equal(r.status, 0, r.output);
+  const moves = sb.callLines('mount').filter((l) => l.includes('ramboot'));
+  assert.deepEqual(moves, [
+    'mount -o move $P/run/ramboot/image $P/run/initramfs/ramboot/image',
+    'mount -o move $P/run/ramboot/lower $P/run/initramfs/ramboot/lower',
+    'mount -o move $P/run/ramboot/rw $P/run/initramfs/ramboot/rw',
+    'mount -o move $P/run/ramboot/layers $P/run/initramfs/ramboot/layers',
+  ], 'each top-level mount once (layers/1.d goes with layers), before /run moves');
+  for (const name of ['image', 'lower', 'rw', 'layers']) {
+    assert.equal(readlinkSync(sb.path(`run/ramboot/${name}`)), `../initramfs/ramboot/${name}`);
+  }
+  assert.ok(statSync(sb.path('run/ramboot/net')).isDirectory(), 'a plain directory is left alone');
+  const order = sb.callLines('mount', 'switch_root');
+  assert.ok(order.indexOf('mount -o move $P/run/ramboot/layers $P/run/initramfs/ramboot/layers') < order.indexOf('mount -o move $P/run $P/newroot/run'));
+  assert.match(r.stdout, /^ramboot: mount: \/run\/ramboot\/\{image lower rw layers\} now under \/run\/initramfs\/ramboot, which systemd keeps until the end$/m);
 });

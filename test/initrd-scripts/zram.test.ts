@@ -148,3 +148,26 @@ test('zram_algo= the kernel does not offer falls back with a warning; a bad zram
     assert.deepEqual(errorLines(sandbox(`zram_devices=${bad}`).run('ram_stage_setup').output), [`ramboot: error: zram_devices=${bad}: not a whole number from 1 to 999, nor cores`]);
   }
 });
+
+test('the default compressor on a kernel without lzo-rle (Debian 13): the first one offered, silently', () => {
+  const sb = sandbox('zram_size_pct=25');
+  mkdirSync(sb.path('sys/block/zram0/queue'), { recursive: true });
+  writeFileSync(sb.path('sys/block/zram0/queue/physical_block_size'), '4096\n');
+  // What Debian 13's 6.12 cloud kernel lists: zram's built-in backends, no lzo-rle or lzo.
+  writeFileSync(sb.path('sys/block/zram0/comp_algorithm'), 'lz4 lz4hc [zstd] deflate 842\n');
+  const r = sb.run(ZRAM);
+  assert.equal(r.status, 0, r.output);
+  assert.doesNotMatch(r.output, /warning/);
+  assert.equal(sb.read('sys/block/zram0/comp_algorithm'), 'lz4\n');
+  assert.deepEqual(sb.callLines('modprobe'), ['modprobe -q lzo-rle', 'modprobe -q lzo', 'modprobe -q lz4'], 'each choice once, in the table order');
+  assert.match(r.stdout, /^ramboot: zram: 488 MiB of swap on \/dev\/zram0 \(lz4, 25% of RAM\)$/m);
+
+  // The same kernel with zram_algo=lzo-rle asked for by name: the fallback is the same, but said.
+  const asked = sandbox('zram_algo=lzo-rle');
+  mkdirSync(asked.path('sys/block/zram0/queue'), { recursive: true });
+  writeFileSync(asked.path('sys/block/zram0/queue/physical_block_size'), '4096\n');
+  writeFileSync(asked.path('sys/block/zram0/comp_algorithm'), 'lz4 lz4hc [zstd] deflate 842\n');
+  const w = asked.run(ZRAM);
+  assert.equal(w.status, 0, w.output);
+  assert.match(w.stdout, /^ramboot: warning: zram: this kernel has no lzo-rle compressor \(zram_algo=; it offers: lz4 lz4hc \[zstd\] deflate 842\); using lz4$/m);
+});

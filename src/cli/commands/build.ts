@@ -20,6 +20,7 @@ export const buildCommand = addSettings(
       kver: s.kver,
       rooturl: s.rooturl,
       embed: s.embed ?? false,
+      ...(s.uki ? { uki: { stub: s.ukiStub, append: s.ukiAppend, signKey: s.signKey, signCert: s.signCert } } : {}),
       initrd: initrdOptionsOf(s),
       rootfs: { ...rootfsOptionsOf(s), progress: progressWanted() },
       onStep: (step) => progressLine(`building ${step}`),

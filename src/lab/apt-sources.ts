@@ -1,7 +1,7 @@
-// The Debian mirror(s) this machine's apt uses, so the benchmark roots come from the same place
-// and nothing else is contacted. Reads deb822 `*.sources` files and one-line `sources.list`
-// entries; keeps only enabled `deb` entries for the wanted release and its -updates/-security
-// suites (sources.list(5)).
+// The Debian mirror(s) this machine's apt uses, so the roots the benchmark and the boot tests
+// debootstrap come from the same place and nothing else is contacted. Reads deb822 `*.sources`
+// files and one-line `sources.list` entries; keeps only enabled `deb` entries for the wanted
+// release and its -updates/-security suites (sources.list(5)).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -68,4 +68,10 @@ export function primaryMirror(sources: readonly AptSource[], release: string): s
 
 export function renderSourcesList(sources: readonly AptSource[]): string {
   return sources.flatMap((s) => s.suites.map((suite) => `deb ${s.uri} ${suite} ${s.components.join(' ')}\n`)).join('');
+}
+
+/** The archive itself (not -security): the URI serving a plain release suite such as bookworm.
+ * It serves every other release too, which is how a bookworm machine debootstraps trixie. */
+export function archiveMirror(sources: readonly AptSource[]): string | undefined {
+  return sources.find((s) => s.components.includes('main') && s.suites.some((suite) => !suite.includes('-') && !suite.includes('/')))?.uri;
 }

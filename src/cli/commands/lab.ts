@@ -1,0 +1,87 @@
+// `ramboot lab --set DIR`: boot an image set through the real netboot chain (firmware PXE,
+// dnsmasq, iPXE, nginx) in a network namespace of its own; see src/lab/pxe-lab/run-lab.ts.
+// Ctrl-C, SIGTERM, an error or the end of the run remove the namespace and every process.
+import { Command, Option } from '@commander-js/extra-typings';
+import { RambootError } from '../../errors.js';
+import { startLab, type Lab } from '../../lab/pxe-lab/run-lab.js';
+import { parseInteger } from '../options.js';
+
+/** Console text prefixed with the guest's name at the start of every line. */
+function prefixer(): (guest: string, text: string) => void {
+  const atLineStart = new Map<string, boolean>();
+  return (guest, text) => {
+    let out = '';
+    for (const ch of text.split(/(?<=\n)/)) {
+      if (atLineStart.get(guest) !== false) out += `[${guest}] `;
+      out += ch;
+      atLineStart.set(guest, ch.endsWith('\n'));
+    }
+    process.stdout.write(out);
+  };
+}
+
+export const labCommand = new Command('lab')
+  .description('boot an image set through firmware PXE, dnsmasq, iPXE and nginx in a private network namespace (needs root)')
+  .requiredOption('--set <dir>', 'the image set directory (ramboot build --out)')
+  .addOption(new Option('--clients <n>', 'guests booted at once').argParser(parseInteger).default(1))
+  .addOption(new Option('--firmware <kind>', 'guest firmware: bios (SeaBIOS) or uefi (OVMF); the NIC\'s iPXE ROM boots either way').choices(['bios', 'uefi'] as const).default('bios' as const))
+  .option('--append <words>', 'extra kernel command line words, written into boot.ipxe')
+  .option('--extra-nic', 'give each guest a second, isolated NIC ahead of the boot NIC (BOOTIF= must pick the right one)')
+  .option('--until <regex>', 'stop once every guest\'s console matched this (default: when every guest powered off)')
+  .addOption(new Option('--timeout <seconds>', 'give up after this long').argParser(parseInteger).default(600))
+  .option('--keep', 'leave the lab running and print how to attach; Ctrl-C removes it')
+  .action(async (opts) => {
+    if (opts.clients < 1 || opts.clients > 16) throw new RambootError('usage', `--clients ${opts.clients} is out of range`, 'give 1 to 16');
+    let starting: Promise<Lab> | undefined;
+    let exiting = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (exiting) return;
+      exiting = true;
+      process.stderr.write(`ramboot lab: ${signal}: removing the lab\n`);
+      // A lab still starting is removed once started (startLab removes what it made if it fails).
+      void (starting ?? Promise.reject(new Error('not started')))
+        .then((lab) => lab.close(), () => {})
+        .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    starting = startLab({
+      setDir: opts.set,
+      clients: opts.clients,
+      firmware: opts.firmware,
+      ...(opts.append !== undefined ? { append: opts.append } : {}),
+      ...(opts.extraNic ? { extraNic: true } : {}),
+      onOutput: prefixer(),
+    });
+    const lab = await starting.catch((error: unknown) => {
+      if (exiting) return new Promise<never>(() => {});
+      throw error;
+    });
+    process.stderr.write(`ramboot lab: namespace ${lab.namespace}, server ${lab.baseUrl}, state in ${lab.stateDir}\n`);
+    try {
+      if (opts.keep) {
+        process.stderr.write(
+          [
+            `ramboot lab: running; attach with: ip netns exec ${lab.namespace} sh   (the server is ${lab.baseUrl})`,
+            `ramboot lab: configs: ${lab.stateDir}/dnsmasq.conf, ${lab.stateDir}/nginx-ramboot.conf, ${lab.stateDir}/www/boot.ipxe`,
+            `ramboot lab: logs: ${lab.dnsmasqLog}, ${lab.accessLog}; Ctrl-C removes everything`,
+            '',
+          ].join('\n'),
+        );
+        await new Promise(() => {});
+      }
+      const until = opts.until ? new RegExp(opts.until) : undefined;
+      await Promise.all(lab.guests.map((g) => (until ? g.waitFor(until, opts.timeout * 1000) : Promise.race([g.exited, timeout(opts.timeout, g.name)]))));
+    } catch (error) {
+      if (!exiting) throw error;
+    } finally {
+      if (!exiting) await lab.close();
+    }
+    // A signal stopped the guests (which ends the wait above): its handler finishes the cleanup
+    // and exits with 128 + the signal number; returning now would exit 0 in the middle of it.
+    if (exiting) await new Promise(() => {});
+  });
+
+function timeout(seconds: number, name: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new RambootError('boot', `${name} did not power off within ${seconds} s`, 'give --until REGEX or a longer --timeout')), seconds * 1000).unref());
+}

@@ -1,0 +1,103 @@
+// The reporter a distribution boot test adds to a stock root (the test's root builder adds it,
+// not ramboot): a systemd service that waits for the boot to settle, prints what the test
+// asserts to the serial console as `RAMBOOT-PROBE key value` lines, then powers off. It is
+// Type=simple, so its own job finishes at once and `systemctl is-system-running --wait` inside
+// it can return (a oneshot would be one of the jobs it waits for).
+
+export const PROBE_SCRIPT_PATH = '/usr/local/sbin/ramboot-probe';
+export const PROBE_UNIT = 'ramboot-probe.service';
+
+/** Runs under the root's /bin/sh (dash) with the root's own tools. */
+export function renderProbeScript(): string {
+  return `#!/bin/sh
+say() { printf 'RAMBOOT-PROBE %s %s\\n' "$1" "$2"; }
+say state "$(systemctl is-system-running --wait 2>&1)"
+say uptime "$(cut -d' ' -f1 /proc/uptime)"
+systemctl list-units --failed --no-legend --plain --no-pager | while read -r unit _; do say failed "$unit"; done
+for dev in /sys/class/net/*; do
+  name=\${dev##*/}
+  [ "$name" = lo ] && continue
+  say nic "$name $(cat "$dev/address") $(cat "$dev/operstate")"
+done
+ip -o -4 addr show scope global | while read -r _ dev _ addr rest; do say addr "$dev $addr $rest"; done
+say default-route "$(ip -4 route show default)"
+say hostname "$(hostname)"
+grep '^nameserver' /etc/resolv.conf | while read -r _ server _; do say dns "$server"; done
+say sshd-listening "$(ss -Hltn 'sport = :22' | wc -l)"
+btime=$(sed -n 's/^btime //p' /proc/stat)
+for key in /etc/ssh/ssh_host_*_key; do
+  [ -e "$key" ] && say hostkey "\${key##*/} $(($(stat -c %Y "$key") - btime))"
+done
+say machine-id "$(cat /etc/machine-id)"
+journalctl -b -p err --no-pager -o cat | while IFS= read -r line; do say journal-err "$line"; done
+journalctl -b --no-pager -o cat | grep -Ei 'dhcp|lease' | while IFS= read -r line; do say dhcp-log "$line"; done
+# Which network stack holds the boot NIC now (for the log; ifquery is ifupdown's).
+command -v ifquery >/dev/null && say ifupdown-state "$(ifquery --state 2>&1 | tr '\n' ' ')"
+say 'done' 1
+systemctl poweroff --no-block
+`;
+}
+
+export function renderProbeUnit(): string {
+  return `[Unit]
+Description=ramboot distribution boot test reporter
+After=multi-user.target
+
+[Service]
+Type=simple
+ExecStart=${PROBE_SCRIPT_PATH}
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+TTYReset=no
+TTYVHangup=no
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+export interface ProbeReport {
+  done: boolean;
+  state?: string;
+  uptime?: number;
+  failed: string[];
+  nics: { name: string; mac: string; operstate: string }[];
+  addrs: { dev: string; cidr: string; rest: string }[];
+  defaultRoute?: string;
+  hostname?: string;
+  dns: string[];
+  sshdListening?: number;
+  /** Host key file -> seconds after boot it was written (negative: older than this boot). */
+  hostKeys: Record<string, number>;
+  machineId?: string;
+  journalErrors: string[];
+  dhcpLog: string[];
+}
+
+/** The `RAMBOOT-PROBE` lines of a console log (anywhere on a line: getty may share it). */
+export function parseProbe(output: string): ProbeReport {
+  const report: ProbeReport = { done: false, failed: [], nics: [], addrs: [], dns: [], hostKeys: {}, journalErrors: [], dhcpLog: [] };
+  for (const match of output.matchAll(/RAMBOOT-PROBE (\S+) ?([^\n]*)/g)) {
+    const key = match[1]!;
+    const value = match[2]!.trim();
+    const words = value.split(/\s+/);
+    switch (key) {
+      case 'done': report.done = true; break;
+      case 'state': report.state = value; break;
+      case 'uptime': report.uptime = Number(value); break;
+      case 'failed': report.failed.push(value); break;
+      case 'nic': report.nics.push({ name: words[0] ?? '', mac: words[1] ?? '', operstate: words[2] ?? '' }); break;
+      case 'addr': report.addrs.push({ dev: words[0] ?? '', cidr: words[1] ?? '', rest: words.slice(2).join(' ') }); break;
+      case 'default-route': report.defaultRoute = value; break;
+      case 'hostname': report.hostname = value; break;
+      case 'dns': report.dns.push(value); break;
+      case 'sshd-listening': report.sshdListening = Number(value); break;
+      case 'hostkey': report.hostKeys[words[0] ?? ''] = Number(words[1]); break;
+      case 'machine-id': report.machineId = value; break;
+      case 'journal-err': report.journalErrors.push(value); break;
+      case 'dhcp-log': report.dhcpLog.push(value); break;
+    }
+  } // prettier-ignore
+  return report;
+}

@@ -1,0 +1,49 @@
+// The distribution boot tests' reporter: its script passes shellcheck for the root's dash, and
+// the console lines it prints are read back into the fields the tests assert on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { parseProbe, renderProbeScript, renderProbeUnit } from '../../src/lab/distro-probe.ts';
+import { skipWithout } from '../support/require-tool.ts';
+
+test('the reporter script passes shellcheck -s sh', { skip: skipWithout('shellcheck', ['--version'], 'run scripts/setup.sh') }, () => {
+  const r = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: renderProbeScript(), encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout);
+});
+
+test('the unit is Type=simple (is-system-running --wait must not wait for it) and reports on ttyS0', () => {
+  const unit = renderProbeUnit();
+  assert.match(unit, /^Type=simple$/m);
+  assert.match(unit, /^TTYPath=\/dev\/ttyS0$/m);
+  assert.match(unit, /^WantedBy=multi-user\.target$/m);
+});
+
+test('console lines become the report; lines may share the console with getty', () => {
+  const report = parseProbe(
+    [
+      'Debian GNU/Linux 12 debian ttyS0',
+      'RAMBOOT-PROBE state running',
+      'RAMBOOT-PROBE uptime 23.51',
+      'debian login: RAMBOOT-PROBE nic ens3 52:54:00:12:34:56 up',
+      'RAMBOOT-PROBE addr ens3 10.0.2.15/24 brd 10.0.2.255 scope global ens3',
+      'RAMBOOT-PROBE default-route default via 10.0.2.2 dev ens3',
+      'RAMBOOT-PROBE dns 10.0.2.3',
+      'RAMBOOT-PROBE sshd-listening 2',
+      'RAMBOOT-PROBE hostkey ssh_host_ed25519_key 14',
+      'RAMBOOT-PROBE machine-id 0123456789abcdef0123456789abcdef',
+      'RAMBOOT-PROBE failed foo.service',
+      'RAMBOOT-PROBE journal-err something broke',
+      'RAMBOOT-PROBE done 1',
+    ].join('\n'),
+  );
+  assert.equal(report.done, true);
+  assert.equal(report.state, 'running');
+  assert.equal(report.uptime, 23.51);
+  assert.deepEqual(report.nics, [{ name: 'ens3', mac: '52:54:00:12:34:56', operstate: 'up' }]);
+  assert.deepEqual(report.addrs, [{ dev: 'ens3', cidr: '10.0.2.15/24', rest: 'brd 10.0.2.255 scope global ens3' }]);
+  assert.equal(report.sshdListening, 2);
+  assert.deepEqual(report.hostKeys, { ssh_host_ed25519_key: 14 });
+  assert.deepEqual(report.failed, ['foo.service']);
+  assert.deepEqual(report.journalErrors, ['something broke']);
+  assert.equal(parseProbe('RAMBOOT-PROBE state starting\n').done, false);
+});
