@@ -10,6 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 import { inputError, RambootError } from '../errors.js';
 import { toolFailure } from '../util/run-tool.js';
+import { ConsoleWatch, lastLines, stateless } from './console-watch.js';
 
 const QEMU = 'qemu-system-x86_64';
 
@@ -91,14 +92,6 @@ export function renderQemuArgs(opts: QemuBootOptions): string[] {
   ]; // prettier-ignore
 }
 
-function lastLines(text: string, n = 15): string {
-  return text.trimEnd().split('\n').slice(-n).join('\n');
-}
-
-/** A regex without g/y flags: test() and exec() then keep no lastIndex state between calls. */
-function stateless(re: RegExp): RegExp {
-  return new RegExp(re.source, re.flags.replace(/[gy]/g, ''));
-}
 
 export function startQemu(opts: QemuBootOptions): QemuSession {
   for (const [what, path] of [['kernel', opts.kernel], ['initrd', opts.initrd]] as const) {
@@ -110,15 +103,13 @@ export function startQemu(opts: QemuBootOptions): QemuSession {
   // cleanup: execa kills QEMU if this process exits first, so no QEMU outlives a test run.
   const child = execa(QEMU, args, { reject: false, buffer: false, stdin: 'pipe', cleanup: true, forceKillAfterDelay: 2000 });
 
-  let output = '';
+  const serial = new ConsoleWatch();
   let stderr = '';
   let running = true;
   let stopped = false;
   let timedOut = false;
   let untilMatched = false;
-  let cursor = 0;
   const until = opts.until ? stateless(opts.until) : undefined;
-  const waiters: { re: RegExp; resolve: (text: string) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }[] = [];
 
   const kill = () => {
     if (!running) return;
@@ -126,26 +117,13 @@ export function startQemu(opts: QemuBootOptions): QemuSession {
     child.kill('SIGTERM');
   };
 
-  const serveWaiters = () => {
-    while (waiters.length > 0) {
-      const head = waiters[0]!;
-      const match = head.re.exec(output.slice(cursor));
-      if (!match) return;
-      cursor += match.index + match[0].length;
-      waiters.shift();
-      clearTimeout(head.timer);
-      head.resolve(match[0]);
-    }
-  };
-
   const decoder = new StringDecoder('utf8');
   child.stdout?.on('data', (chunk: Buffer) => {
     const text = decoder.write(chunk).replace(/\r/g, '');
     if (text === '') return;
-    output += text;
     opts.onOutput?.(text);
-    serveWaiters();
-    if (until && !untilMatched && until.test(output)) {
+    serial.append(text);
+    if (until && !untilMatched && until.test(serial.output)) {
       untilMatched = true;
       kill();
     }
@@ -167,14 +145,10 @@ export function startQemu(opts: QemuBootOptions): QemuSession {
     const result = await child;
     running = false;
     clearTimeout(timer);
-    output += decoder.end().replace(/\r/g, '');
+    serial.append(decoder.end().replace(/\r/g, ''));
+    const output = serial.output;
     const failure = result.code === 'ENOENT' || (!stopped && result.exitCode !== 0) ? toolFailure(QEMU, args, { ...result, stderr }) : undefined;
-    for (const waiter of waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.reject(
-        failure ?? new RambootError('boot', `QEMU ${timedOut ? 'timed out' : 'exited'} before the console showed ${waiter.re}; last lines:\n${lastLines(output)}`),
-      );
-    }
+    serial.close((re) => failure ?? new RambootError('boot', `QEMU ${timedOut ? 'timed out' : 'exited'} before the console showed ${re}; last lines:\n${lastLines(output)}`));
     if (failure) throw failure;
     return { output, stderr, exitCode: stopped ? null : (result.exitCode ?? null), timedOut, untilMatched, wallMs: performance.now() - started, send };
   })();
@@ -182,29 +156,9 @@ export function startQemu(opts: QemuBootOptions): QemuSession {
   done.catch(() => {});
 
   return {
-    waitFor(re, waitMs = timeoutMs) {
-      return new Promise<string>((resolve, reject) => {
-        const waiter = {
-          re: stateless(re),
-          resolve,
-          reject,
-          timer: setTimeout(() => {
-            waiters.splice(waiters.indexOf(waiter), 1);
-            reject(new RambootError('boot', `no ${re} on the console within ${Math.round(waitMs / 1000)} s; last lines:\n${lastLines(output)}`));
-          }, waitMs),
-        };
-        waiters.push(waiter);
-        serveWaiters();
-        // After exit, only what was already printed can match.
-        if (!running && waiters.includes(waiter)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          clearTimeout(waiter.timer);
-          reject(new RambootError('boot', `QEMU exited before the console showed ${re}; last lines:\n${lastLines(output)}`));
-        }
-      });
-    },
+    waitFor: (re, waitMs = timeoutMs) => serial.waitFor(re, waitMs),
     send,
-    output: () => output,
+    output: () => serial.output,
     pid: child.pid,
     done,
     kill,

@@ -5,6 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 import { RambootError } from '../../errors.js';
 import type { LabNetwork } from './netns.js';
+import { ConsoleWatch, lastLines } from '../console-watch.js';
 
 export interface GuestNic {
   /** A lab tap (attached to the bridge), or 'isolated': QEMU's user network, restricted, with no boot ROM. */
@@ -66,62 +67,26 @@ export function startLabGuest(net: LabNetwork, opts: LabGuestOptions): LabGuest 
   const child = execa(cmd!, args, { reject: false, cleanup: true, stdin: 'pipe', buffer: false, forceKillAfterDelay: 2000 });
   child.stdin?.on('error', () => {});
   const decoder = new StringDecoder('utf8');
-  let output = '';
+  const serial = new ConsoleWatch(`${opts.name}: `);
   let stderr = '';
-  let cursor = 0;
   let running = true;
-  const waiters: { re: RegExp; resolve: (s: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
-  const tail = () => output.trimEnd().split('\n').slice(-15).join('\n');
-  const serve = () => {
-    while (waiters.length > 0) {
-      const head = waiters[0]!;
-      const m = head.re.exec(output.slice(cursor));
-      if (!m) return;
-      cursor += m.index + m[0].length;
-      waiters.shift();
-      clearTimeout(head.timer);
-      head.resolve(m[0]);
-    }
-  };
   child.stdout?.on('data', (chunk: Buffer) => {
     const text = decoder.write(chunk).replace(/\r/g, '');
-    output += text;
     opts.onOutput?.(text);
-    serve();
+    serial.append(text);
   });
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = (async () => {
     await child;
     running = false;
-    for (const w of waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new RambootError('boot', `${opts.name}: QEMU exited before the console showed ${w.re}${stderr ? ` (QEMU: ${stderr.trim()})` : ''}; last lines:\n${tail()}`));
-    }
+    const qemuSaid = stderr ? ` (QEMU: ${stderr.trim()})` : '';
+    serial.close((re) => new RambootError('boot', `${opts.name}: QEMU exited before the console showed ${re}${qemuSaid}; last lines:\n${lastLines(serial.output)}`));
   })();
   return {
     name: opts.name,
     macs: opts.nics.map((n) => n.mac),
-    waitFor: (re, timeoutMs) =>
-      new Promise<string>((resolve, reject) => {
-        const plain = new RegExp(re.source, re.flags.replace(/[gy]/g, ''));
-        if (!running) {
-          const m = plain.exec(output.slice(cursor));
-          if (m) return resolve(m[0]);
-          return reject(new RambootError('boot', `${opts.name}: QEMU exited before the console showed ${re}; last lines:\n${tail()}`));
-        }
-        const waiter = {
-          re: plain,
-          resolve,
-          reject,
-          timer: setTimeout(() => {
-            waiters.splice(waiters.indexOf(waiter), 1);
-            reject(new RambootError('boot', `${opts.name}: no ${re} on the console within ${Math.round(timeoutMs / 1000)} s; last lines:\n${tail()}`));
-          }, timeoutMs),
-        };
-        waiters.push(waiter);
-        serve();
-      }),
-    output: () => output,
+    waitFor: (re, timeoutMs) => serial.waitFor(re, timeoutMs),
+    output: () => serial.output,
     exited,
     stop: async () => {
       if (running) child.kill('SIGTERM');
