@@ -6,8 +6,8 @@
 // one-line input errors instead of stack traces.
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
 import { RambootError } from '../errors.js';
+import { describeFileKind } from '../util/file-kind.js';
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
@@ -26,7 +26,7 @@ export async function openImageFile(path: string): Promise<OpenedImage> {
   const st = await handle.stat();
   if (!st.isFile()) {
     await handle.close();
-    throw new RambootError('input', `${path} is ${describeKind(st)}, not a regular file`, 'give the path of an initrd or squashfs image file');
+    throw new RambootError('input', `${path} is ${describeFileKind(st)}${st.isBlockDevice() ? ' (copy it to a file first)' : ''}, not a regular file`, 'give the path of an initrd or squashfs image file');
   }
   return { handle, size: st.size };
 }
@@ -39,15 +39,6 @@ export async function readImageAt(handle: FileHandle, path: string, buf: Buffer,
   } catch (err) {
     throw new RambootError('input', `cannot read ${path} at byte ${position}: ${errnoText(err)}`, 'give the path of an initrd or squashfs image file', { cause: err });
   }
-}
-
-function describeKind(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device (copy it to a file first)';
-  if (st.isSocket()) return 'a socket';
-  return 'not a file';
 }
 
 export function errnoText(err: unknown): string {

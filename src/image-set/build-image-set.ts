@@ -4,6 +4,7 @@
 // A build is one transaction: every option is checked and every module resolved before the first
 // byte is written (preflight), the outputs are staged beside the set and renamed into place
 // together (staging.ts), so a failed or interrupted rebuild leaves the previous set as it was.
+import { createHash } from 'node:crypto';
 import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderDefaultCmdline } from '../cmdline/render-cmdline.js';
@@ -109,7 +110,7 @@ export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResu
     // sha256sum -c format, so `cd out && sha256sum -c SHA256SUMS` checks a copied set.
     const sums = names.filter((n) => n !== 'SHA256SUMS').map((n) => `${files[n]!.sha256}  ${n}\n`).join('');
     await writeAtomically(stage.path('SHA256SUMS'), (tmp) => writeFile(tmp, sums), { flag: '--out' });
-    files.SHA256SUMS = { size: Buffer.byteLength(sums), sha256: await sha256File(stage.path('SHA256SUMS')) };
+    files.SHA256SUMS = { size: Buffer.byteLength(sums), sha256: createHash('sha256').update(sums).digest('hex') };
 
     // A rebuild without --uki drops the old ramboot.efi: it would boot the previous initrd.
     stage.commit(names, opts.uki ? [] : [UKI_FILE]);

@@ -11,6 +11,7 @@ import { access, lstat, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { RambootError, usageError } from '../errors.js';
 import { mountOf, realpathOfNearest } from './disk-space.js';
+import { describeFileKind } from './file-kind.js';
 
 export type OutputKind = 'file' | 'dir';
 
@@ -19,16 +20,6 @@ const PSEUDO_FILESYSTEMS = new Set([
   'proc', 'sysfs', 'cgroup', 'cgroup2', 'debugfs', 'tracefs', 'securityfs', 'bpf', 'configfs',
   'pstore', 'efivarfs', 'devpts', 'binfmt_misc', 'fusectl', 'mqueue', 'nsfs',
 ]);
-
-function describe(st: Stats): string {
-  if (st.isFile()) return 'a regular file';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  return 'a special file';
-}
 
 async function statOrNull(path: string, follow: boolean): Promise<Stats | null> {
   try {
@@ -60,18 +51,18 @@ export async function checkOutputPath(path: string, kind: OutputKind, flag = kin
   if (own && kind === 'file') {
     const target = own.isSymbolicLink() ? await statOrNull(abs, true) : own;
     if (target?.isDirectory()) throw usageError(`${name} is a directory`, `${flag} takes the path of the file to write, e.g. DIR/initrd.img`);
-    if (target && !target.isFile()) throw usageError(`${name} is ${describe(target)}, not a regular file`, 'ramboot replaces only regular files; give a file path');
+    if (target && !target.isFile()) throw usageError(`${name} is ${describeFileKind(target)}, not a regular file`, 'ramboot replaces only regular files; give a file path');
   }
   if (own && kind === 'dir') {
     const target = own.isSymbolicLink() ? await statOrNull(abs, true) : own;
-    if (target && !target.isDirectory()) throw usageError(`${name} is ${describe(target)}, not a directory`, `${flag} takes the directory the image set goes into`);
+    if (target && !target.isDirectory()) throw usageError(`${name} is ${describeFileKind(target)}, not a directory`, `${flag} takes the directory the image set goes into`);
   }
 
   // The directory that will hold the output (created if missing) must be under a directory.
   const holder = kind === 'file' ? dirname(abs) : abs;
   const base = await nearestExisting(holder);
   if (!base.st.isDirectory()) {
-    throw usageError(`${name}: ${base.path} is ${describe(base.st)}, not a directory`, 'choose a path whose parents are directories');
+    throw usageError(`${name}: ${base.path} is ${describeFileKind(base.st)}, not a directory`, 'choose a path whose parents are directories');
   }
 
   const real = await realpathOfNearest(base.path);
