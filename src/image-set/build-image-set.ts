@@ -72,7 +72,7 @@ export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResu
   const step = opts.onStep ?? (() => {});
   const kernel = await findKernel(opts.root, { kver: opts.kver, kernel: opts.kernel });
   const rootfsPlan = await planRootfs({ ...opts.rootfs, root: opts.root, out: join(opts.outDir, 'rootfs.squashfs') });
-  const initrdPlan = await planInitrd({ ...opts.initrd, root: opts.root, kver: kernel.kver });
+  const initrdPlan = await planInitrd({ ...opts.initrd, root: opts.root, kver: kernel.kver }, kernel);
   const kernelSize = (await stat(kernel.vmlinuz)).size;
 
   const stage = await Staging.open(opts.outDir);

@@ -135,9 +135,10 @@ export function checkRootfsSha256(value: string | undefined): void {
   }
 }
 
-export async function planInitrd(opts: InitrdPlanOptions): Promise<PlannedInitrd> {
+/** `kernel`: the root's kernel when the caller has already found it (ramboot build does). */
+export async function planInitrd(opts: InitrdPlanOptions, kernel?: KernelChoice): Promise<PlannedInitrd> {
   // resolveConfig
-  const kernel = await findKernel(opts.root, { kver: opts.kver });
+  kernel ??= await findKernel(opts.root, { kver: opts.kver });
   const compression = opts.compression ?? 'zstd';
   const level = checkLevel(compression, opts.level ?? DEFAULT_LEVEL[compression]);
   const mtime = opts.mtime ?? sourceDateEpoch();
