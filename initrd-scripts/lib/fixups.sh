@@ -1,14 +1,19 @@
 # shellcheck shell=sh
 # What a diskless root needs from the boot, written into the overlay (the image stays as built):
-# the NIC the initrd configured handed to whichever network manager the root runs as already
-# configured (DHCP taken over without dropping the address, or a static ip= as static), DHCP on
+# the NIC the initrd configured handed to whichever network manager the root runs (ifupdown,
+# systemd-networkd, NetworkManager) as already configured (DHCP taken over without dropping the
+# address, or a static ip= as static), DHCP on
 # every other NIC, and the DNS servers and hostname the boot network handed out. ip=off leaves
 # the root's own network config alone.
 
 ram_stage_fixups() {
 	RAM_FIXED=
 	if [ -n "$RAM_NET_IFACE" ]; then
-		ram_fix_ifupdown
+		if ram_fix_nm_enabled; then
+			ram_fix_networkmanager
+		else
+			ram_fix_ifupdown
+		fi
 		ram_fix_networkd
 		ram_fix_resolv
 		ram_fix_hostname
@@ -94,6 +99,63 @@ ram_fix_networkd() {
 		ram_die "fixups: cannot write /etc/systemd/network/90-ramboot-dhcp.network"
 	fi
 	ram_fix_wrote /etc/systemd/network/90-ramboot-dhcp.network
+}
+
+# NetworkManager runs the network when its unit is enabled. It then leaves every NIC that
+# /etc/network/interfaces names to ifupdown (Debian's [ifupdown] managed=false), so ifupdown
+# gets no stanza from us on such a root: NetworkManager takes the boot NIC over instead. An
+# enablement is a symlink whose absolute target means the new root's file, not ours: -h.
+ram_fix_nm_enabled() {
+	ram_nm_wants=$RAM_NEWROOT/etc/systemd/system/multi-user.target.wants/NetworkManager.service
+	[ -h "$ram_nm_wants" ] || [ -e "$ram_nm_wants" ]
+}
+
+# NetworkManager: a keyfile for the boot NIC, matched by MAC (the name udev gives it later does
+# not matter), method=auto after DHCP or the same static address, route and DNS for ip=. On
+# start NetworkManager finds the NIC already configured and, as that matches this profile,
+# activates it without taking the address down (its keep-configuration), then renews the lease
+# itself. Other NICs get its default "Wired connection" DHCP profiles. NetworkManager ignores a
+# keyfile that is not root's and mode 0600, so the umask makes it so before the first byte.
+ram_fix_networkmanager() {
+	ram_nm_file=$RAM_NEWROOT/etc/NetworkManager/system-connections/ramboot-boot.nmconnection
+	mkdir -p "${ram_nm_file%/*}" || ram_die "fixups: cannot create /etc/NetworkManager/system-connections"
+	ram_nm_mac=
+	read -r ram_nm_mac 2>/dev/null <"$RAM_PREFIX/sys/class/net/$RAM_NET_IFACE/address"
+	ram_valid 'a-f0-9:' "$ram_nm_mac" || ram_nm_mac=
+	ram_nm_uuid=
+	read -r ram_nm_uuid 2>/dev/null <"$RAM_PREFIX/proc/sys/kernel/random/uuid"
+	# Without a uuid line NetworkManager derives one from the file name.
+	{ ram_valid 'a-f0-9-' "$ram_nm_uuid" && [ ${#ram_nm_uuid} -eq 36 ]; } || ram_nm_uuid=
+	rm -f "$ram_nm_file"
+	ram_nm_umask=$(umask)
+	umask 077
+	{
+		echo "# Written by ramboot at boot: the initrd configured this NIC ($RAM_NET_IFACE, $RAM_NET_HOW); keep it."
+		printf '%s\n' '[connection]' 'id=ramboot-boot' 'type=ethernet' 'autoconnect-priority=100'
+		[ -z "$ram_nm_uuid" ] || echo "uuid=$ram_nm_uuid"
+		# By MAC, whatever the name; by the kernel name only when the MAC cannot be read.
+		[ -n "$ram_nm_mac" ] || echo "interface-name=$RAM_NET_IFACE"
+		printf '%s\n' '' '[ethernet]'
+		[ -z "$ram_nm_mac" ] || echo "mac-address=$ram_nm_mac"
+		printf '%s\n' '' '[ipv4]'
+		if [ "$RAM_NET_HOW" = dhcp ]; then
+			printf '%s\n' 'method=auto' '' '[ipv6]' 'method=auto'
+		else
+			echo 'method=manual'
+			echo "address1=$RAM_NET_IP/$RAM_NET_PREFIX${RAM_NET_ROUTER:+,$RAM_NET_ROUTER}"
+			ram_nm_dns=
+			for ram_nm_server in $RAM_NET_DNS; do
+				ram_nm_dns="$ram_nm_dns$ram_nm_server;"
+			done
+			[ -z "$ram_nm_dns" ] || echo "dns=$ram_nm_dns"
+			[ -z "$RAM_NET_SEARCH" ] || echo "dns-search=$RAM_NET_SEARCH;"
+			printf '%s\n' '' '[ipv6]' 'method=ignore'
+		fi
+	} >"$ram_nm_file"
+	ram_nm_status=$?
+	umask "$ram_nm_umask"
+	[ "$ram_nm_status" -eq 0 ] || ram_die "fixups: cannot write ${ram_nm_file#"$RAM_NEWROOT"}"
+	ram_fix_wrote "${ram_nm_file#"$RAM_NEWROOT"}"
 }
 
 # A symlinked resolv.conf belongs to a resolver service (systemd-resolved, resolvconf): kept.

@@ -6,13 +6,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from '../util/run-tool.js';
-import { parseProbe, PROBE_SCRIPT_PATH, PROBE_UNIT, renderProbeScript, renderProbeUnit, type ProbeReport } from './distro-probe.js';
+import { parseProbe, PROBE_SCRIPT_PATH, PROBE_TTY, PROBE_UNIT, probeSerialArgs, renderProbeScript, renderProbeUnit, type ProbeReport } from './distro-probe.js';
 import { startHttpServer, type HttpServer } from './http-server.js';
 import { startQemu, type QemuBootOptions } from './qemu.js';
 import type { StockRoot } from './stock-root.js';
 
 export interface DistroBoot {
+  /** The console (ttyS0): the initrd's lines, systemd's, the kernel's. */
   output: string;
+  /** What the reporter wrote to its own port (PROBE_TTY). */
+  probe: string;
   report: ProbeReport;
   wallMs: number;
   timedOut: boolean;
@@ -55,6 +58,8 @@ export async function buildDistroSet(stock: StockRoot, name: string): Promise<Di
 
   let boots = 0;
   const boot = async (append = '', more: Partial<QemuBootOptions> = {}): Promise<DistroBoot> => {
+    const probeFile = join(work, `probe-${boots + 1}.log`);
+    writeFileSync(probeFile, '');
     const qemu = startQemu({
       kernel: join(out, 'vmlinuz'),
       initrd: join(out, 'initrd.img'),
@@ -63,12 +68,15 @@ export async function buildDistroSet(stock: StockRoot, name: string): Promise<Di
       // systemd to multi-user under TCG on a shared 2-core machine, then poweroff.
       timeoutMs: 420_000,
       ...more,
+      extraArgs: [...probeSerialArgs(probeFile), ...(more.extraArgs ?? [])],
     });
     const result = await qemu.done;
+    const probe = readFileSync(probeFile, 'utf8');
     // RAMBOOT_CONSOLE_DIR keeps every console for reading after the run (CI artifacts, timings).
     const keep = process.env.RAMBOOT_CONSOLE_DIR;
-    if (keep) writeFileSync(join(keep, `distro-${name}-${++boots}.log`), result.output);
-    return { output: result.output, report: parseProbe(result.output), wallMs: result.wallMs, timedOut: result.timedOut };
+    boots++;
+    if (keep) writeFileSync(join(keep, `distro-${name}-${boots}.log`), `${result.output}\n--- ${PROBE_TTY} ---\n${probe}`);
+    return { output: result.output, probe, report: parseProbe(probe), wallMs: result.wallMs, timedOut: result.timedOut };
   };
 
   return {

@@ -1,11 +1,22 @@
 // The reporter a distribution boot test adds to a stock root (the test's root builder adds it,
 // not ramboot): a systemd service that waits for the boot to settle, prints what the test
-// asserts to the serial console as `RAMBOOT-PROBE key value` lines, then powers off. It is
+// asserts as `RAMBOOT-PROBE key value` lines, then powers off. The lines go to a second serial
+// port (PROBE_TTY), not the console: serial-getty@ttyS0 is Type=idle, so it may start after the
+// reporter and vhangup ttyS0, after which every write to the reporter's open console fails (one
+// CI run lost the whole report that way). Nothing else uses ttyS1. It is
 // Type=simple, so its own job finishes at once and `systemctl is-system-running --wait` inside
 // it can return (a oneshot would be one of the jobs it waits for).
 
 export const PROBE_SCRIPT_PATH = '/usr/local/sbin/ramboot-probe';
 export const PROBE_UNIT = 'ramboot-probe.service';
+/** The guest's second 16550 port; QEMU writes it to a file (probeSerialArgs). */
+export const PROBE_TTY = '/dev/ttyS1';
+
+/** QEMU arguments that add the reporter's port, written to `file` (no commas in the path). */
+export function probeSerialArgs(file: string): string[] {
+  if (file.includes(',')) throw new Error(`a QEMU serial file path cannot hold a comma: ${file}`);
+  return ['-serial', `file:${file}`];
+}
 
 /** Runs under the root's /bin/sh (dash) with the root's own tools. */
 export function renderProbeScript(): string {
@@ -48,7 +59,7 @@ Type=simple
 ExecStart=${PROBE_SCRIPT_PATH}
 StandardOutput=tty
 StandardError=tty
-TTYPath=/dev/ttyS0
+TTYPath=${PROBE_TTY}
 TTYReset=no
 TTYVHangup=no
 

@@ -28,6 +28,8 @@ const BASE = ['systemd-sysv', 'udev', 'openssh-server', 'iproute2', 'linux-image
 export const BOOKWORM: StockRootSpec = { suite: 'bookworm', packages: [...BASE, 'ifupdown', 'isc-dhcp-client'], enable: [] };
 /** Debian 13: kernel 6.12 (.ko.xz), network by systemd-networkd (in the systemd package, off by default). */
 export const TRIXIE: StockRootSpec = { suite: 'trixie', packages: BASE, enable: ['systemd-networkd.service'] };
+/** Debian 12 with NetworkManager (its package enables it) instead of ifupdown: the third handoff. */
+export const BOOKWORM_NM: StockRootSpec = { suite: 'bookworm', packages: [...BASE, 'network-manager'], enable: ['NetworkManager.service'] };
 
 export interface StockRoot {
   /** The root as a tarball: `ramboot build --root` reads it as is. */

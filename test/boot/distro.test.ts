@@ -1,11 +1,12 @@
 // Stock Debian 12 and 13 roots (debootstrap minbase + systemd, udev, sshd, the cloud kernel;
 // cached by src/lab/stock-root.ts) booted by ramboot over HTTP in QEMU with 2 GiB, their own
-// systemd as PID 1. A reporter unit in the root prints what systemd says once the boot settled,
-// then powers off; every assertion reads the guest's own console.
+// systemd as PID 1. A reporter unit in the root prints what systemd says once the boot settled
+// on the guest's second serial port, then powers off; every assertion reads the guest's own
+// output: that port and the console.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildDistroSet, type DistroBoot, type DistroSet } from '../../src/lab/distro-boot.ts';
-import { BOOKWORM, ensureStockRoot, TRIXIE, type StockRootSpec } from '../../src/lab/stock-root.ts';
+import { BOOKWORM, BOOKWORM_NM, ensureStockRoot, TRIXIE, type StockRootSpec } from '../../src/lab/stock-root.ts';
 import { skipWithout, skipWithoutQemu } from '../support/require-tool.ts';
 
 const skip = skipWithoutQemu() || skipWithout('debootstrap', ['--version'], 'run scripts/setup.sh');
@@ -17,7 +18,7 @@ const NIC = { nic: `virtio-net-pci,hostname=${HOSTNAME}` };
 /** What every healthy boot shows; `nic` is the name the root's udev leaves the NIC with. */
 function assertHealthy(boot: DistroBoot, nic: RegExp): void {
   const { report, output } = boot;
-  const tail = `\n--- console tail ---\n${output.slice(-6000)}`;
+  const tail = `\n--- reporter port ---\n${boot.probe.slice(-2000)}\n--- console tail ---\n${output.slice(-6000)}`;
   assert.ok(report.done, `the reporter never finished${boot.timedOut ? ' (QEMU timed out)' : ''}${tail}`);
   assert.doesNotMatch(output, /ramboot: (error|warning):/, 'the initrd neither failed nor warned');
   assert.equal(report.state, 'running', `systemctl is-system-running (failed: ${report.failed.join(', ')})${tail}`);
@@ -43,22 +44,23 @@ function assertHealthy(boot: DistroBoot, nic: RegExp): void {
 }
 
 /** `takeover`: the root's own DHCP client's log line when it took the initrd's lease over. */
-function suite(spec: StockRootSpec, nic: RegExp, takeover: RegExp, twice: boolean): void {
-  describe(`Debian ${spec.suite}`, { skip }, () => {
+function suite(name: string, spec: StockRootSpec, nic: RegExp, takeover: RegExp, twice: boolean): void {
+  describe(`Debian ${spec.suite} (${name})`, { skip }, () => {
     let set: DistroSet;
     const boots: DistroBoot[] = [];
     before(async () => {
       const stock = await ensureStockRoot(spec, log);
-      log(`${spec.suite}: root ${stock.built ? 'built' : 'cached'} in ${stock.seconds.toFixed(1)}s (${stock.stamp.kver})`);
-      set = await buildDistroSet(stock, spec.suite);
-      log(`${spec.suite}: unpacked in ${set.unpackSeconds.toFixed(1)}s, ramboot build ${set.buildSeconds.toFixed(1)}s`);
+      log(`${spec.suite} (${name}): root ${stock.built ? 'built' : 'cached'} in ${stock.seconds.toFixed(1)}s (${stock.stamp.kver})`);
+      set = await buildDistroSet(stock, `${spec.suite}-${name}`);
+      log(`${spec.suite} (${name}): unpacked in ${set.unpackSeconds.toFixed(1)}s, ramboot build ${set.buildSeconds.toFixed(1)}s`);
     });
     after(async () => set?.cleanup());
 
     test('boots to a running systemd: no failed unit, the initrd\'s address kept, sshd with fresh keys, clean poweroff', async () => {
       const boot = await set.boot('', NIC);
       boots.push(boot);
-      log(`${spec.suite}: is-system-running returned at ${boot.report.uptime}s guest uptime, ${(boot.wallMs / 1000).toFixed(1)}s wall to poweroff`);
+      const settled = boot.report.uptime === undefined ? 'no report' : `is-system-running returned at ${boot.report.uptime}s guest uptime`;
+      log(`${spec.suite} (${name}): ${settled}, ${(boot.wallMs / 1000).toFixed(1)}s wall to poweroff`);
       assertHealthy(boot, nic);
       assert.doesNotMatch(boot.output, /zram: this kernel has no/, 'the default compressor is chosen silently');
       assert.ok(boot.report.dhcpLog.some((line) => takeover.test(line)), `the root's DHCP client holds the same lease: ${JSON.stringify(boot.report.dhcpLog)}`);
@@ -80,5 +82,8 @@ function suite(spec: StockRootSpec, nic: RegExp, takeover: RegExp, twice: boolea
 // Debian 12's 6.1 kernel cannot rename a NIC that is up, so it stays eth0, and ifupdown's
 // dhclient takes the lease over; Debian 13's udev renames it to ens3 (predictable names) while
 // up (docs/facts.md), and systemd-networkd, matching it by MAC, takes the lease over.
-suite(BOOKWORM, /^eth0$/, /^DHCPACK of 10\.0\.2\.15 from 10\.0\.2\.2/, true);
-suite(TRIXIE, /^ens3$/, /^ens3: DHCPv4 address 10\.0\.2\.15\/24, gateway 10\.0\.2\.2 acquired from 10\.0\.2\.2/, false);
+suite('ifupdown', BOOKWORM, /^eth0$/, /^DHCPACK of 10\.0\.2\.15 from 10\.0\.2\.2/, true);
+suite('networkd', TRIXIE, /^ens3$/, /^ens3: DHCPv4 address 10\.0\.2\.15\/24, gateway 10\.0\.2\.2 acquired from 10\.0\.2\.2/, false);
+// NetworkManager takes the boot NIC over through ramboot's keyfile (matched by MAC), keeps the
+// address the initrd set and renews the lease with its internal DHCP client.
+suite('NetworkManager', BOOKWORM_NM, /^eth0$/, /dhcp4 \(eth0\): state changed new lease, address=10\.0\.2\.15/, false);

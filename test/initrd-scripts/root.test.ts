@@ -184,6 +184,52 @@ test('fixups: a static ip= boot is handed over as static: networkd gets the addr
   assert.match(nomac.read('newroot/etc/systemd/network/10-ramboot-boot.network'), /^\[Match\]\nName=eth0$/m);
 });
 
+test('fixups: a root whose NetworkManager is enabled gets a 0600 keyfile for the boot NIC by MAC, and no ifupdown stanza', () => {
+  const enableNm = (sb: ReturnType<typeof sandbox>) => {
+    sb.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n');
+    mkdirSync(sb.path('newroot/etc/systemd/system/multi-user.target.wants'), { recursive: true });
+    symlinkSync('/usr/lib/systemd/system/NetworkManager.service', sb.path('newroot/etc/systemd/system/multi-user.target.wants/NetworkManager.service'));
+    sb.write('proc/sys/kernel/random/uuid', '0f3c2a5e-9b1d-4c7e-8a6f-1d2e3f4a5b6c\n');
+  };
+  const keyfile = 'newroot/etc/NetworkManager/system-connections/ramboot-boot.nmconnection';
+  const dhcp = sandbox();
+  enableNm(dhcp);
+  const r = dhcp.run(FIXUPS);
+  assert.equal(r.status, 0, r.output);
+  assert.equal(
+    dhcp.read(keyfile),
+    [
+      '# Written by ramboot at boot: the initrd configured this NIC (eth0, dhcp); keep it.',
+      '[connection]', 'id=ramboot-boot', 'type=ethernet', 'autoconnect-priority=100', 'uuid=0f3c2a5e-9b1d-4c7e-8a6f-1d2e3f4a5b6c', '',
+      '[ethernet]', 'mac-address=52:54:00:12:34:56', '',
+      '[ipv4]', 'method=auto', '',
+      '[ipv6]', 'method=auto', '',
+    ].join('\n'),
+  );
+  // NetworkManager skips a keyfile that others can read.
+  assert.equal(statSync(dhcp.path(keyfile)).mode & 0o777, 0o600);
+  assert.equal(dhcp.exists('newroot/etc/network/interfaces.d/ramboot'), false, 'ifupdown would take the NIC from NetworkManager');
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/NetworkManager\/system-connections\/ramboot-boot\.nmconnection, /m);
+
+  const fixed = sandbox();
+  enableNm(fixed);
+  fixed.write('sys/class/net/eth0/address', 'garbage\n');
+  fixed.write('proc/sys/kernel/random/uuid', '$(reboot)\n');
+  const s = fixed.run(FIXUPS.replace('RAM_NET_HOW=dhcp', 'RAM_NET_HOW=static RAM_NET_IP=10.9.8.7 RAM_NET_PREFIX=16 RAM_NET_ROUTER=10.9.0.1'));
+  assert.equal(s.status, 0, s.output);
+  assert.equal(
+    fixed.read(keyfile),
+    [
+      '# Written by ramboot at boot: the initrd configured this NIC (eth0, static); keep it.',
+      '[connection]', 'id=ramboot-boot', 'type=ethernet', 'autoconnect-priority=100', 'interface-name=eth0', '',
+      '[ethernet]', '',
+      '[ipv4]', 'method=manual', 'address1=10.9.8.7/16,10.9.0.1', 'dns=10.0.2.3;', 'dns-search=lab;', '',
+      '[ipv6]', 'method=ignore', '',
+    ].join('\n'),
+    'static as static; an unreadable MAC matches by name; a uuid that is not one is left out',
+  );
+});
+
 test('fixups: with ip=off there is nothing to write', () => {
   const sb = sandbox();
   mkdirSync(sb.path('newroot/etc/systemd'), { recursive: true });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { parseProbe, renderProbeScript, renderProbeUnit } from '../../src/lab/distro-probe.ts';
+import { parseProbe, probeSerialArgs, renderProbeScript, renderProbeUnit } from '../../src/lab/distro-probe.ts';
 import { skipWithout } from '../support/require-tool.ts';
 
 test('the reporter script passes shellcheck -s sh', { skip: skipWithout('shellcheck', ['--version'], 'run scripts/setup.sh') }, () => {
@@ -11,11 +11,15 @@ test('the reporter script passes shellcheck -s sh', { skip: skipWithout('shellch
   assert.equal(r.status, 0, r.stdout);
 });
 
-test('the unit is Type=simple (is-system-running --wait must not wait for it) and reports on ttyS0', () => {
+test('the unit is Type=simple (is-system-running --wait must not wait for it) and reports on ttyS1, where no getty hangs it up', () => {
   const unit = renderProbeUnit();
   assert.match(unit, /^Type=simple$/m);
-  assert.match(unit, /^TTYPath=\/dev\/ttyS0$/m);
+  assert.match(unit, /^TTYPath=\/dev\/ttyS1$/m);
+  assert.match(unit, /^TTYVHangup=no$/m);
   assert.match(unit, /^WantedBy=multi-user\.target$/m);
+  // QEMU's second -serial is the guest's ttyS1 (the console, -serial stdio, comes first).
+  assert.deepEqual(probeSerialArgs('/tmp/x/probe-1.log'), ['-serial', 'file:/tmp/x/probe-1.log']);
+  assert.throws(() => probeSerialArgs('/tmp/a,b'), /comma/);
 });
 
 test('console lines become the report; lines may share the console with getty', () => {
