@@ -4,8 +4,12 @@
 // can be resumed with --only (the other sections are taken from their last measurement, with
 // its date in the report). Never part of `npm test`: it needs root, chroots and minutes.
 //
-//   npm run bench -- [--only initrd,rootfs,boot,extract] [--rounds 5] [--rootfs-rounds 3]
-//                    [--boot-rounds 5] [--no-build] [--report-only]
+//   npm run bench -- [--only initrd,rootfs,boot,extract,fleet] [--rounds 5] [--rootfs-rounds 3]
+//                    [--boot-rounds 5] [--fleet-sizes 10,50,100] [--fleet-qemu 3] [--no-build] [--report-only]
+//                    [--multiuser-rounds 3]
+// multiuser (bench/multiuser-bench.ts) boots the stock Debian 12 root to multi-user.target.
+// fleet (boot storms, bench/fleet-bench.ts) needs no debootstrap setup and writes its own
+// bench/results/fleet.{md,json,svg}; `--only fleet` runs it alone.
 // --report-only re-renders the report from the saved sections without measuring anything.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -16,25 +20,32 @@ import { runTool } from '../src/util/run-tool.js';
 import { benchBoot, prepareBootInputs } from './boot-bench.js';
 import { withChrootMounts } from './chroot.js';
 import { benchExtract } from './extract-bench.js';
+import { benchFleet, writeFleetResults } from './fleet-bench.js';
 import { benchInitrdBuild } from './initrd-bench.js';
+import { benchMultiUser } from './multiuser-bench.js';
 import { computeTargets, renderMarkdown, renderReadmeSection, type BenchResults, type MachineInfo } from './report.js';
 import { benchRootfsBuild } from './rootfs-bench.js';
 import { chrootRun, ensureSetup, type BenchSetup } from './setup.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SECTIONS = ['initrd', 'rootfs', 'boot', 'extract'] as const;
+const SECTIONS = ['initrd', 'rootfs', 'boot', 'extract', 'multiuser'] as const;
 type Section = (typeof SECTIONS)[number];
+const FLEET = 'fleet';
 
 interface Args {
   only: Section[];
+  fleet: boolean;
+  fleetSizes: number[];
+  fleetQemu: number;
   rounds: number;
   rootfsRounds: number;
   bootRounds: number;
+  multiuserRounds: number;
   build: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { only: [...SECTIONS], rounds: 5, rootfsRounds: 3, bootRounds: 5, build: true };
+  const args: Args = { only: [...SECTIONS], fleet: true, fleetSizes: [10, 50, 100], fleetQemu: 3, rounds: 5, rootfsRounds: 3, bootRounds: 5, multiuserRounds: 3, build: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -49,13 +60,22 @@ function parseArgs(argv: string[]): Args {
     };
     if (a === '--only') {
       const names = value().split(',');
-      for (const n of names) if (!(SECTIONS as readonly string[]).includes(n)) throw new Error(`--only: unknown section ${n} (${SECTIONS.join(', ')})`);
-      args.only = names as Section[];
+      for (const n of names) if (!(SECTIONS as readonly string[]).includes(n) && n !== FLEET) throw new Error(`--only: unknown section ${n} (${[...SECTIONS, FLEET].join(', ')})`);
+      args.fleet = names.includes(FLEET);
+      args.only = names.filter((n) => n !== FLEET) as Section[];
     } else if (a === '--rounds') args.rounds = count(5);
     else if (a === '--rootfs-rounds') args.rootfsRounds = count(1);
     else if (a === '--boot-rounds') args.bootRounds = count(1);
+    else if (a === '--multiuser-rounds') args.multiuserRounds = count(1);
+    else if (a === '--fleet-sizes') {
+      args.fleetSizes = value().split(',').map(Number);
+      if (args.fleetSizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--fleet-sizes takes client counts, e.g. 10,50,100');
+    } else if (a === '--fleet-qemu') args.fleetQemu = count(0);
     else if (a === '--no-build') args.build = false;
-    else if (a === '--report-only') args.only = [];
+    else if (a === '--report-only') {
+      args.only = [];
+      args.fleet = false;
+    }
     else throw new Error(`unknown option ${a}`);
   }
   return args;
@@ -134,7 +154,14 @@ async function ensurePeerInitrds(setup: BenchSetup): Promise<{ dracut: string; l
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (debootstrap, chroot, bind mounts)');
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (debootstrap, chroot, bind mounts, network namespaces)');
+  if (args.fleet) {
+    const fleet = await benchFleet(REPO, args.fleetSizes, args.fleetQemu, step);
+    await mkdir(join(REPO, 'bench', 'results'), { recursive: true });
+    await writeFleetResults(join(REPO, 'bench', 'results'), fleet);
+    step('wrote bench/results/fleet.md, fleet.json, fleet.svg');
+    if (args.only.length === 0) return;
+  }
   const setup = await ensureSetup(step);
   const ramboot = await resolveRamboot(args.build && args.only.length > 0);
   const stateDir = join(setup.dir, 'state');
@@ -168,6 +195,10 @@ async function main(): Promise<void> {
     const results = await benchBoot(setup, inputs, args.bootRounds, step);
     await save('boot', { squashfsSize: inputs.squashfsSize, squashfsSha256: inputs.squashfsSha256, results });
   }
+  if (args.only.includes('multiuser')) {
+    begin();
+    await save('multiuser', await benchMultiUser(setup, args.multiuserRounds, step));
+  }
   if (args.only.includes('extract')) {
     const peers = await ensurePeerInitrds(setup);
     begin();
@@ -184,7 +215,8 @@ async function main(): Promise<void> {
     const state = await load<never>(section);
     if (!state) continue;
     results.measured[section] = state.measured;
-    (results as unknown as Record<string, unknown>)[section] = state.data;
+    // The report's field for a section is its name, but for multiuser (multiUser in report.ts).
+    (results as unknown as Record<string, unknown>)[section === 'multiuser' ? 'multiUser' : section] = state.data;
   }
   results.targets = computeTargets(results);
   const outDir = join(REPO, 'bench', 'results');

@@ -20,4 +20,7 @@ $SUDO apt-get install -y -qq dnsmasq-base nginx-light ipxe-qemu >/dev/null  # ra
 [ -z "${RAMBOOT_RC:-}" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 ! command -v systemctl >/dev/null || $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
 $SUDO apt-get install -y -qq tini >/dev/null  # reaper as PID 1 of `ramboot run` subhosts (test/subhost/)
+$SUDO apt-get install -y -qq cryptsetup-bin dmsetup >/dev/null  # --hook verity: veritysetup appends the hash tree at build time; test/boot/verity.test.ts copies this host's dmsetup into its test root
+$SUDO apt-get install -y -qq curl dropbear-bin openssh-client openssl >/dev/null  # the curl and ssh-debug hooks' boot tests stock their test roots with this machine's curl and dropbear, make a test CA (openssl) and log in with ssh (test/boot/curl-hook, ssh-debug)
+$SUDO apt-get install -y -qq tinyproxy-bin >/dev/null  # ramboot lab --proxy: the forward proxy (binary only, no service) of test/boot/pxe-lab-net
 npm ci --no-audit --no-fund

@@ -3,5 +3,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { updateReadmeTable } from '../src/cmdline/render-param-table.ts';
 import { updateReadmeSettings } from '../src/settings/render-settings.ts';
 import { updateReadmeHookSchema } from '../src/hooks/hook-schema.ts';
+import { updateReadmeHookTable } from '../src/hooks/hook-table.ts';
 
-writeFileSync('README.md', updateReadmeHookSchema(updateReadmeSettings(updateReadmeTable(readFileSync('README.md', 'utf8')))));
+writeFileSync('README.md', updateReadmeHookTable(updateReadmeHookSchema(updateReadmeSettings(updateReadmeTable(readFileSync('README.md', 'utf8'))))));

@@ -4,16 +4,31 @@
 # (docs/facts.md), so a watchdog stops a transfer that has gone quiet for fetch_stall= seconds.
 
 # HTTP(S): ask for the size first (a refusal needs no download; busybox's --spider is a GET that
-# hangs up after the headers), then GET URL $1 into file $2 with bounded retries.
+# hangs up after the headers), then GET URL $1 into file $2 with bounded retries. A busy server
+# (503, 429) is asked again after a wait, with its own fetch_tries=, before any download.
 ram_fetch_http() {
-	ram_wget_watched '' -q -S --spider "$1" || {
-		ram_fetch_cause "$2"
-		[ -z "$RAM_FETCH_FATAL" ] || return 1
-	}
+	# With the curl hook, curl fetches instead and checks certificates (lib/fetch-curl.sh).
+	if ram_curl_present; then
+		ram_fetch_curl "$1" "$2"
+		return
+	fi
+	ram_fetch_retry "$1" "$2" ram_fetch_http_probe probe || return 1
 	# The headers of a failed probe count too: busybox wget gives up itself on a Content-Length
 	# past 2^63 ("is garbage"), which is an image too big for any machine, not a reason to retry.
 	ram_http_size "$1" || return 1
 	ram_fetch_retry "$1" "$2" ram_fetch_http_once
+}
+
+# One size probe of URL $1. It fails only when trying again cannot help (RAM_FETCH_FATAL) or the
+# server is busy (503, 429: worth a wait, and a download now would only add to its load); any
+# other failure is left to the download, whose tries say why.
+ram_fetch_http_probe() {
+	ram_wget_watched '' -q -S --spider "$1" && return 0
+	ram_fetch_cause "$2"
+	[ -z "$RAM_FETCH_FATAL" ] || return 1
+	case $RAM_FETCH_STATUS in
+	503 | 429) return 1 ;;
+	esac
 }
 
 # RAM_FETCH_SIZE = the Content-Length the size probe saw for $1 (empty: none), checked against
@@ -42,9 +57,21 @@ ram_http_size() {
 	ram_fetch_fits "$RAM_FETCH_SIZE" "Content-Length of $1"
 }
 
-# One HTTP(S) attempt; -c continues a partial file, so a retry after a cut transfer resumes.
+# One HTTP(S) attempt. A fresh one (no -c: it never seeks) is hashed as it is written
+# (lib/verify.sh), so the digest is ready with the last byte; one after a cut continues the
+# partial file with -c, which may rewrite it from byte 0 (a server that ignores the Range), so
+# that image is hashed over the whole file once complete ("hashed": "after" in report.json).
 ram_fetch_http_once() {
-	ram_wget_watched "$2" -q -c -O "$2" "$1" && return 0
+	if [ -s "$2" ]; then
+		ram_wget_watched "$2" -q -c -O "$2" "$1" && return 0
+	else
+		ram_hash_start "$2"
+		ram_wget_watched "$2" -q -O "$2" "$1"
+		ram_fh_status=$?
+		ram_hash_finish "$2" || RAM_HASHED_FILE=
+		[ "$ram_fh_status" -ne 0 ] || return 0
+		RAM_HASHED_FILE=
+	fi
 	ram_fetch_cause "$2"
 	return 1
 }
@@ -90,9 +117,11 @@ ram_wget_watchdog() {
 	done
 }
 
-# RAM_FETCH_ERROR = why the last wget failed, file $1 being what it wrote so far;
-# RAM_FETCH_FATAL is set when trying the same URL again cannot help (no such host, a 4xx answer).
+# RAM_FETCH_ERROR = why the last wget failed, file $1 being what it wrote so far; RAM_FETCH_STATUS
+# = the HTTP status of an error answer; RAM_FETCH_FATAL is set when trying the same URL again
+# cannot help (no such host, a 4xx answer but 429 Too Many Requests, which asks for a wait).
 ram_fetch_cause() {
+	RAM_FETCH_STATUS=
 	RAM_FETCH_FATAL=
 	ram_fc_have=0
 	[ ! -f "$1" ] || ram_fc_have=$(stat -c %s "$1")
@@ -112,6 +141,10 @@ ram_fetch_cause() {
 		ram_fc_status=${ram_fc_status#HTTP/* }
 		RAM_FETCH_ERROR="HTTP $ram_fc_status"
 		case $ram_fc_status in
+		[1-5][0-9][0-9] | [1-5][0-9][0-9]" "*) RAM_FETCH_STATUS=${ram_fc_status%% *} ;;
+		esac
+		case $RAM_FETCH_STATUS in
+		429) ;;
 		4*) RAM_FETCH_FATAL=1 ;;
 		esac
 		;;

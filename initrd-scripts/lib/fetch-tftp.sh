@@ -22,9 +22,16 @@ ram_fetch_tftp() {
 	ram_fetch_retry "$1" "$2" ram_fetch_tftp_once
 }
 
-# One TFTP attempt into file $2, of the file, host and port ram_fetch_tftp took from the URL.
+# One TFTP attempt into file $2, of the file, host and port ram_fetch_tftp took from the URL,
+# hashed as it is written (lib/verify.sh): every attempt starts over, so the digest is always
+# taken as the bytes arrive.
 ram_fetch_tftp_once() {
-	tftp -g -b 1468 -r "$ram_ft_file" -l "$2" "$ram_ft_host" "$ram_ft_port" 2>"$RAM_ERR" && return 0
+	ram_hash_start "$2"
+	tftp -g -b 1468 -r "$ram_ft_file" -l "$2" "$ram_ft_host" "$ram_ft_port" 2>"$RAM_ERR"
+	ram_ft_status=$?
+	ram_hash_finish "$2" || RAM_HASHED_FILE=
+	[ "$ram_ft_status" -ne 0 ] || return 0
+	RAM_HASHED_FILE=
 	ram_tail "$RAM_ERR"
 	RAM_FETCH_ERROR=${RAM_TAIL:-tftp failed without a message}
 	rm -f "$2"

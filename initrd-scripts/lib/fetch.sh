@@ -2,16 +2,19 @@
 # The fetch stage: the root image from the first of rooturl='s mirrors that delivers it, into a
 # tmpfs of its own (lib/memory.sh), then the overlays= layers (lib/layers.sh). Each source kind
 # has its file: lib/fetch-http.sh, lib/fetch-tftp.sh, lib/fetch-dev.sh; this one holds what they
-# share: the URL dispatch, relative URLs and the bounded retries.
+# share: the URL dispatch, relative URLs, the bounded retries and how a fleet that boots at once
+# spreads out (lib/fetch-backoff.sh).
 
-# Attempts per URL; the waits between them double from RAM_FETCH_WAIT seconds (1+2+4). Tests
-# shorten them; as PID 1 /init drops every RAM_* variable of its environment first.
+# Tries per URL (fetch_tries=, from /etc/ram.conf); the waits between them start at
+# RAM_FETCH_WAIT seconds and double (lib/fetch-backoff.sh). Tests shorten them; as PID 1 /init
+# drops every RAM_* variable of its environment first.
 RAM_FETCH_TRIES=${RAM_FETCH_TRIES:-4}
 RAM_FETCH_WAIT=${RAM_FETCH_WAIT:-1}
 
 ram_stage_fetch() {
 	if [ -z "$RAM_ROOTURL" ] && [ -n "${RAM_EMBEDDED:-}" ] && [ -f "$RAM_PREFIX$RAM_EMBEDDED" ]; then
 		ram_fetch_embedded
+		ram_verify_root
 		ram_fetch_layers
 		return 0
 	fi
@@ -23,7 +26,9 @@ ram_stage_fetch() {
 	ram_image_tmpfs "$RAM_IMAGE_DIR"
 	ram_now
 	ram_sf_start=$RAM_NOW
-	ram_fetch_mirrors "$RAM_ROOTURL" "$RAM_IMAGE_DIR/rootfs.squashfs"
+	# cache= (lib/cache.sh): the network only when the local copy is absent or does not match.
+	ram_cache_fetch "$RAM_IMAGE_DIR/rootfs.squashfs" ||
+		ram_fetch_mirrors "$RAM_ROOTURL" "$RAM_IMAGE_DIR/rootfs.squashfs"
 	RAM_IMAGE=$RAM_FETCHED
 	RAM_IMAGE_BYTES=$(stat -c %s "$RAM_IMAGE")
 	ram_now
@@ -36,11 +41,16 @@ ram_stage_fetch() {
 	fi
 	ram_fetch_report
 	ram_memory_report
+	# Not a stage of its own since the digest is taken during the download (issue 16): the
+	# image is accepted here, and only then mounted or cached.
+	ram_verify_root
+	ram_cache_store
 	ram_fetch_layers
 }
 
 # RAM_IMAGE_URL/RAM_FETCHED = the first of the comma-separated mirrors $1 that could be fetched
 # to $2 (a dev:// image may stay on its disk with toram=0); else die with every mirror's cause.
+# They are tried in this machine's rotation of the list (ram_fetch_rotate), each of them once.
 ram_fetch_mirrors() {
 	ram_fm_dest=$2
 	ram_fm_keep=
@@ -54,9 +64,32 @@ ram_fetch_mirrors() {
 	set -- $1
 	IFS=$ram_fm_ifs
 	set +f
+	# The list without empty entries (rooturl=a,,b), then rotated: the `for` reads the old one.
 	for ram_fm_url; do
 		shift
-		[ -n "$ram_fm_url" ] || continue
+		[ -z "$ram_fm_url" ] || set -- "$@" "$ram_fm_url"
+	done
+	ram_fetch_rotate $#
+	while [ "$RAM_ROTATE" -gt 0 ]; do
+		set -- "$@" "$1"
+		shift
+		RAM_ROTATE=$((RAM_ROTATE - 1))
+	done
+	RAM_FETCH_ORDER_JSON=
+	for ram_fm_url; do
+		ram_json "$ram_fm_url"
+		RAM_FETCH_ORDER_JSON="$RAM_FETCH_ORDER_JSON${RAM_FETCH_ORDER_JSON:+, }$RAM_JSON"
+	done
+	if [ $# -gt 1 ]; then
+		IFS=,
+		ram_fm_order="$*"
+		IFS=$ram_fm_ifs
+		ram_fm_how=fetch_order=${RAM_FETCH_ORDER:-rotate}
+		[ -n "$RAM_FETCH_SEED" ] || [ "$ram_fm_how" = fetch_order=listed ] || ram_fm_how="$ram_fm_how, but no MAC to rotate by"
+		ram_log "fetch: mirror order${RAM_FETCH_SEED:+ for MAC $RAM_FETCH_SEED} ($ram_fm_how): $ram_fm_order"
+	fi
+	for ram_fm_url; do
+		shift
 		ram_resolve_url "$ram_fm_url"
 		if [ -z "$RAM_URL" ]; then
 			RAM_FETCH_ERROR="a relative URL, but DHCP named no server to resolve it against"
@@ -76,6 +109,7 @@ ram_fetch_mirrors() {
 ram_fetch_url() {
 	rm -f "$2"
 	RAM_FETCHED=$2
+	RAM_HASHED_FILE=
 	RAM_ON_DISK=
 	RAM_FETCH_ERROR=
 	RAM_FETCH_SIZE=
@@ -97,20 +131,19 @@ ram_fetch_url() {
 	return 1
 }
 
-# Bounded retries with doubling waits: run "$3 URL FILE" (one attempt, which sets
-# RAM_FETCH_ERROR and, when trying again cannot help, RAM_FETCH_FATAL) until it succeeds or
-# RAM_FETCH_TRIES are spent.
+# Bounded retries: run "$3 URL FILE" (one attempt, which sets RAM_FETCH_ERROR, RAM_FETCH_STATUS
+# for an HTTP error answer and, when trying again cannot help, RAM_FETCH_FATAL) until it succeeds
+# or fetch_tries= are spent, with ram_fetch_wait's jittered backoff or Retry-After in between.
+# $4 = probe: the tries of HTTP's size probe are not download attempts.
 ram_fetch_retry() {
 	ram_fr_try=1
-	ram_fr_wait=$RAM_FETCH_WAIT
 	while :; do
-		RAM_FETCH_ATTEMPTS=$((${RAM_FETCH_ATTEMPTS:-0} + 1))
+		[ "${4:-}" = probe ] || RAM_FETCH_ATTEMPTS=$((${RAM_FETCH_ATTEMPTS:-0} + 1))
+		RAM_FETCH_STATUS=
 		"$3" "$1" "$2" && return 0
 		[ -z "$RAM_FETCH_FATAL" ] && [ "$ram_fr_try" -lt "$RAM_FETCH_TRIES" ] || return 1
-		ram_warn "fetch: $1: $RAM_FETCH_ERROR; try $((ram_fr_try + 1)) of $RAM_FETCH_TRIES in ${ram_fr_wait}s"
-		sleep "$ram_fr_wait"
+		ram_fetch_wait "$1" "$ram_fr_try"
 		ram_fr_try=$((ram_fr_try + 1))
-		ram_fr_wait=$((ram_fr_wait * 2))
 	done
 }
 
@@ -151,8 +184,10 @@ ram_fetch_embedded() {
 	ram_report fetch "{\"url\": \"$RAM_IMAGE_URL\", \"bytes\": $RAM_IMAGE_BYTES, \"embedded\": true}"
 }
 
-# The fetch line and report.json's "fetch": size, speed, attempts. Sizes come from stat and
-# times from /proc/uptime: numbers the shell can trust.
+# The fetch line and report.json's "fetch": size, speed, attempts, and how the boot coped with a
+# busy fleet: retries, seconds waited, busy answers (503, 429), waits a Retry-After set, the
+# mirror order and the MAC it came from. Sizes come from stat and times from /proc/uptime:
+# numbers the shell can trust.
 ram_fetch_report() {
 	ram_fmt $((RAM_IMAGE_BYTES * 100 >> 20))
 	ram_fr_mib=$RAM_FMT
@@ -163,5 +198,10 @@ ram_fetch_report() {
 	ram_json "$RAM_IMAGE_URL"
 	ram_fr_toram=true
 	[ -z "$RAM_ON_DISK" ] || ram_fr_toram=false
-	ram_report fetch "{\"url\": $RAM_JSON, \"bytes\": $RAM_IMAGE_BYTES, \"seconds\": $RAM_FMT, \"mib_per_s\": $ram_fr_speed, \"attempts\": $RAM_FETCH_ATTEMPTS, \"toram\": $ram_fr_toram}"
+	ram_fr_json="{\"url\": $RAM_JSON, \"bytes\": $RAM_IMAGE_BYTES, \"seconds\": $RAM_FMT, \"mib_per_s\": $ram_fr_speed, \"attempts\": $RAM_FETCH_ATTEMPTS, \"toram\": $ram_fr_toram"
+	ram_fmt "${RAM_FETCH_WAITED_CS:-0}"
+	ram_fr_json="$ram_fr_json, \"retries\": ${RAM_FETCH_RETRIES:-0}, \"waited_s\": $RAM_FMT, \"busy_answers\": ${RAM_FETCH_BUSY:-0}, \"retry_after_waits\": ${RAM_FETCH_RETRY_AFTER_WAITS:-0}"
+	ram_fr_mac=null
+	[ -z "${RAM_FETCH_SEED:-}" ] || ram_fr_mac="\"$RAM_FETCH_SEED\""
+	ram_report fetch "$ram_fr_json, \"mirror_order\": [${RAM_FETCH_ORDER_JSON:-}], \"jitter_mac\": $ram_fr_mac}"
 }

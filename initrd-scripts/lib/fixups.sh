@@ -38,6 +38,7 @@ ram_fix_ifupdown() {
 	ram_fu_dir=$RAM_NEWROOT/etc/network
 	[ -d "$ram_fu_dir" ] || return 0
 	mkdir -p "$ram_fu_dir/interfaces.d" || ram_die "fixups: cannot create /etc/network/interfaces.d in the new root"
+	[ "$RAM_NET_HOW" != dhcp ] || ram_fix_ifupdown_pre
 	{
 		if [ "$RAM_NET_HOW" = dhcp ]; then
 			echo "# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP."
@@ -56,6 +57,23 @@ ram_fix_ifupdown() {
 	if [ -f "$ram_fu_dir/interfaces" ] && ! grep -qs '^[[:space:]]*source' "$ram_fu_dir/interfaces"; then
 		ram_warn "fixups: the image's /etc/network/interfaces has no source line, so it ignores interfaces.d/ramboot"
 	fi
+}
+
+# ifupdown-pre.service runs `udevadm settle` whenever an `auto` NIC is listed, so that `ifup -a`
+# finds it under its final name: it waits for every udev event of the boot (35 s of a Debian 12
+# boot to multi-user under a loaded TCG, the longest link of its critical chain). When the only
+# auto NIC is the boot NIC, which is up before systemd starts, there is nothing to wait for:
+# the unit is masked in the overlay. An image with auto NICs of its own, or its own
+# ifupdown-pre.service in /etc, keeps it.
+ram_fix_ifupdown_pre() {
+	ram_fp_unit=$RAM_NEWROOT/etc/systemd/system/ifupdown-pre.service
+	if [ -e "$ram_fp_unit" ] || [ -h "$ram_fp_unit" ] ||
+		grep -hsE '^[[:space:]]*(auto|allow-auto)[[:space:]]' "$ram_fu_dir/interfaces" "$ram_fu_dir"/interfaces.d/* |
+		grep -qvE '^[[:space:]]*(auto|allow-auto)[[:space:]]+lo[[:space:]]*$'; then
+		return 0
+	fi
+	{ mkdir -p "${ram_fp_unit%/*}" && ln -s /dev/null "$ram_fp_unit"; } || ram_die "fixups: cannot mask ifupdown-pre.service in the new root"
+	ram_fix_wrote "/etc/systemd/system/ifupdown-pre.service -> /dev/null"
 }
 
 ram_fix_iface_configured() {
@@ -176,9 +194,11 @@ ram_fix_hostname() {
 }
 
 # The image carries no ssh host keys (rootfs-excludes/identity: every machine needs its own) and
-# Debian makes them only when the package is installed, so sshd would refuse to start. A drop-in
-# makes them before sshd's own config test; the list is reset because drop-in lines run after
-# the unit's, and `sshd -t` fails without keys.
+# Debian makes them only when the package is installed, so sshd would refuse to start. A unit of
+# its own makes them, and a drop-in orders sshd (and its `sshd -t`) after it. Not an
+# ExecStartPre of sshd: sshd starts after network.target, and the keys (seconds of RSA under
+# TCG: 41 s of a loaded Debian 12 boot) then lengthened the boot's critical chain; this unit
+# starts at basic.target, alongside the network.
 ram_fix_ssh_host_keys() {
 	[ -e "$RAM_NEWROOT/usr/sbin/sshd" ] || return 0
 	for ram_fk_key in "$RAM_NEWROOT"/etc/ssh/ssh_host_*_key; do
@@ -201,8 +221,11 @@ ram_fix_ssh_host_keys() {
 	ram_fk_file=$RAM_NEWROOT/etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf
 	if ! mkdir -p "${ram_fk_file%/*}" ||
 		! printf '%s\n' "# Written by ramboot at boot: the image has no host keys, so each boot makes its own." \
-			'[Service]' 'ExecStartPre=' 'ExecStartPre=/usr/bin/ssh-keygen -A' 'ExecStartPre=/usr/sbin/sshd -t' >"$ram_fk_file"; then
-		ram_die "fixups: cannot write ${ram_fk_file#"$RAM_NEWROOT"}"
+			'[Unit]' 'Description=ssh host keys for this boot' '' '[Service]' 'Type=oneshot' 'ExecStart=/usr/bin/ssh-keygen -A' \
+			>"$RAM_NEWROOT/etc/systemd/system/ramboot-ssh-host-keys.service" ||
+		! printf '%s\n' "# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes." \
+			'[Unit]' 'Wants=ramboot-ssh-host-keys.service' 'After=ramboot-ssh-host-keys.service' >"$ram_fk_file"; then
+		ram_die "fixups: cannot write ${ram_fk_file#"$RAM_NEWROOT"} or /etc/systemd/system/ramboot-ssh-host-keys.service"
 	fi
-	ram_fix_wrote "/etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf"
+	ram_fix_wrote "/etc/systemd/system/ramboot-ssh-host-keys.service, /etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf"
 }

@@ -40,7 +40,10 @@ ram_die() {
 	[ ! -d "$RAM_PREFIX/run/ramboot" ] || ram_write_report
 	case ${RAM_INITRDDEBUG:-n} in
 	n) ;;
-	*) ram_shell "shell after the error above (exit to give up; the kernel then panics)" ;;
+	*)
+		[ "$RAM_INITRDDEBUG" != ssh ] || ram_ssh_hint
+		ram_shell "shell after the error above (exit to give up; the kernel then panics)"
+		;;
 	esac
 	exit 1
 }

@@ -17,11 +17,17 @@ ram_stage_net() {
 	RAM_NET_IFACE=
 	RAM_NET_HOW=
 	mkdir -p "$RAM_NETDIR" || ram_die "cannot create $RAM_NETDIR"
+	ram_proxy_env
+	# bond= and vlan= (lib/net-bond.sh, lib/net-vlan.sh) first: ip= then runs on what they made.
+	ram_net_virtual
 	case $RAM_IP in
 	off | none) ram_log "net: ip=$RAM_IP, leaving the network alone" ;;
 	'' | dhcp | on | any | both | bootp) ram_net_dhcp '' ;;
+	# IPv6 and comma lists (dhcp,auto6): lib/net-ipv6.sh.
+	auto6 | dhcp6 | *,*) ram_net6_methods "$RAM_IP" '' ;;
+	\[*) ram_net6_static ;;
 	*:*) ram_net_static ;;
-	*) ram_die "net: ip=$RAM_IP is not dhcp, off or <client>:<server>:<gw>:<netmask>:<host>:<dev>:<autoconf>" ;;
+	*) ram_die "net: ip=$RAM_IP is not dhcp, dhcp6, auto6, off or <client>:<server>:<gw>:<netmask>:<host>:<dev>:<autoconf>" ;;
 	esac
 }
 
@@ -29,6 +35,8 @@ ram_stage_net() {
 # Ethernet, then the address), else every NIC with a device behind it (lo, bridges and tunnels
 # have none), after waiting a bounded time for a driver that registers its NIC late.
 ram_net_wait_nics() {
+	# No device named: the bond or VLAN interface, when there is one, before BOOTIF= or any NIC.
+	set -- "${1:-${RAM_NET_VIRT:-}}"
 	ram_net_bootif "$1"
 	ram_now
 	ram_nw_end=$((RAM_NOW + RAM_NIC_WAIT_CS))
@@ -56,7 +64,7 @@ ram_net_wait_nics() {
 	ram_fmt "$RAM_NIC_WAIT_CS"
 	[ -z "$RAM_NET_MAC" ] || [ -n "$1" ] ||
 		ram_die "net: no network interface has the MAC $RAM_NET_MAC of BOOTIF=$RAM_BOOTIF after ${RAM_FMT}s (there are:${ram_nw_all:- none})"
-	ram_die "net: no network interface${1:+ named $1} after ${RAM_FMT}s (there are:${ram_nw_all:- none}; is the NIC's driver in the initrd?)"
+	ram_die "net: no network interface${1:+ named $1} after ${RAM_FMT}s (there are:${ram_nw_all:- none}; is the NIC's driver in the initrd? ramboot initrd --explain lists them; Mellanox ConnectX needs --hook mellanox)"
 }
 
 # RAM_NET_MAC = BOOTIF= as a lowercase aa:bb:cc:dd:ee:ff, when no device was named ($1).
@@ -122,7 +130,7 @@ ram_net_dhcp() {
 ram_read_lease() {
 	RAM_NET_IFACE='' RAM_NET_IP='' RAM_NET_PREFIX='' RAM_NET_ROUTER='' RAM_NET_DNS=''
 	RAM_NET_SEARCH='' RAM_NET_HOSTNAME='' RAM_NET_MTU='' RAM_NET_SERVER='' RAM_NET_SERVERID=''
-	RAM_NET_BOOTFILE=''
+	RAM_NET_BOOTFILE='' RAM_NET_LEASE=''
 	while read -r ram_rl_key ram_rl_value; do
 		case $ram_rl_key in
 		iface) RAM_NET_IFACE=$ram_rl_value ;;
@@ -136,6 +144,7 @@ ram_read_lease() {
 		server) RAM_NET_SERVER=$ram_rl_value ;;
 		serverid) RAM_NET_SERVERID=$ram_rl_value ;;
 		bootfile) RAM_NET_BOOTFILE=$ram_rl_value ;;
+		lease) RAM_NET_LEASE=$ram_rl_value ;;
 		esac
 	done <"$1"
 }
@@ -150,15 +159,19 @@ ram_net_static() {
 	set +f
 	RAM_NET_IP=$1 RAM_NET_ROUTER=${3:-} RAM_NET_PREFIX=${4:-} RAM_NET_HOSTNAME=${5:-}
 	RAM_NET_DNS="${8:-} ${9:-}" RAM_NET_SEARCH='' RAM_NET_MTU='' RAM_NET_HOW=static
-	RAM_NET_SERVER=${2:-} RAM_NET_SERVERID='' RAM_NET_BOOTFILE=''
+	RAM_NET_SERVER=${2:-} RAM_NET_SERVERID='' RAM_NET_BOOTFILE='' RAM_NET_LEASE=''
 	ram_ns_dev=${6:-}
 	case ${7:-} in
 	dhcp | on | any | both | bootp)
 		ram_net_dhcp "$ram_ns_dev"
 		return 0
 		;;
+	auto6 | dhcp6)
+		ram_net6_methods "$7" "$ram_ns_dev"
+		return 0
+		;;
 	'' | off | none | static) ;;
-	*) ram_die "net: ip=$RAM_IP: autoconf '$7' is not off, static or dhcp" ;;
+	*) ram_die "net: ip=$RAM_IP: autoconf '$7' is not off, static, dhcp, dhcp6 or auto6" ;;
 	esac
 	[ -n "$RAM_NET_IP" ] || ram_die "net: ip=$RAM_IP has no client address and autoconf is off"
 	ram_net_wait_nics "$ram_ns_dev"
@@ -263,10 +276,17 @@ ram_net_apply() {
 	ram_check_ipv4 "$RAM_NET_SERVER" || RAM_NET_SERVER=
 	ram_check_ipv4 "$RAM_NET_SERVERID" || RAM_NET_SERVERID=
 	ram_valid 'A-Za-z0-9./:_~%+=@-' "$RAM_NET_BOOTFILE" || RAM_NET_BOOTFILE=
+	# A leased address carries the lease's lifetime, as a DHCP client in the root would set it:
+	# the root's NetworkManager reads a dynamic address as DHCP's and renews the lease, where a
+	# permanent one looks static to it and nobody would renew. 0xffffffff means forever.
+	if [ "$RAM_NET_HOW" != dhcp ] || ! ram_check_uint "$RAM_NET_LEASE" 4294967294 || [ "$RAM_NET_LEASE" -eq 0 ]; then
+		RAM_NET_LEASE=
+	fi
 	[ -z "$RAM_NET_MTU" ] ||
 		ram_must "net: $RAM_NET_IFACE: mtu $RAM_NET_MTU" ip link set dev "$RAM_NET_IFACE" mtu "$RAM_NET_MTU"
 	ram_must "net: $RAM_NET_IFACE: adding $RAM_NET_IP/$RAM_NET_PREFIX" \
-		ip addr add "$RAM_NET_IP/$RAM_NET_PREFIX" dev "$RAM_NET_IFACE"
+		ip addr add "$RAM_NET_IP/$RAM_NET_PREFIX" dev "$RAM_NET_IFACE" \
+		${RAM_NET_LEASE:+valid_lft "$RAM_NET_LEASE" preferred_lft "$RAM_NET_LEASE"}
 	[ -z "$RAM_NET_ROUTER" ] ||
 		ram_must "net: $RAM_NET_IFACE: default route via $RAM_NET_ROUTER" \
 			ip route add default via "$RAM_NET_ROUTER" dev "$RAM_NET_IFACE"

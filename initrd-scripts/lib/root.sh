@@ -9,9 +9,12 @@ ram_stage_mount() {
 	RAM_RW=$RAM_PREFIX/run/ramboot/rw
 	RAM_NEWROOT=$RAM_PREFIX/newroot
 	mkdir -p "$RAM_LOWER" "$RAM_RW" "$RAM_NEWROOT" || ram_die "cannot create the mount points under /run/ramboot"
-	# busybox mount sets up the loop device itself for a regular file.
+	# busybox mount sets up the loop device itself for a regular file; with the verity hook the
+	# image is mounted through its dm-verity device instead (lib/verity.sh).
+	RAM_ROOT_SRC=$RAM_IMAGE
+	! ram_verity_on || ram_verity_open
 	ram_must "mounting the image from $RAM_IMAGE_URL (not a squashfs? squashfs and loop modules loaded?)" \
-		mount -t squashfs -o ro "$RAM_IMAGE" "$RAM_LOWER"
+		mount -t squashfs -o ro "$RAM_ROOT_SRC" "$RAM_LOWER"
 	if [ -n "$RAM_PERSIST" ]; then
 		ram_persist_mount
 	else
@@ -89,6 +92,8 @@ ram_stage_switch() {
 			ram_die "cannot create /$ram_sw_dir in the new root"
 		ram_must "moving /$ram_sw_dir into the new root" mount -o move "$RAM_PREFIX/$ram_sw_dir" "$RAM_NEWROOT/$ram_sw_dir"
 	done
+	# proxy= was for the initrd's fetches (lib/proxy.sh); the real init starts without it.
+	unset http_proxy https_proxy
 	# Only PID 1 can switch roots. Under test (a fake tree, never PID 1) the stub that stands in
 	# for switch_root is a shell function, which exec would bypass.
 	[ -z "$RAM_PREFIX" ] || {

@@ -123,6 +123,28 @@ ram_check_param() {
 		case $ram_cp_value in /*) return 0 ;; esac
 		ram_cp_why='use an absolute path'
 		;;
+	device)
+		# What ram_find_dev takes: findfs's LABEL= or UUID=, or a name under /dev (no slash).
+		case $ram_cp_value in
+		LABEL=*[[:space:]]* | LABEL= | UUID=*[!0-9A-Fa-f-]* | UUID=) ;;
+		LABEL=* | UUID=*) return 0 ;;
+		[a-z]*[!a-z0-9_-]*) ;;
+		[a-z]*) return 0 ;;
+		esac
+		ram_cp_why='use LABEL=name, UUID=uuid or a device name like sdb1'
+		;;
+	proxy)
+		ram_check_proxy "$ram_cp_value" && return 0
+		ram_cp_why='use http://HOST[:PORT] (a name, an IPv4 address or [IPv6]; no user@ or path)'
+		;;
+	bond)
+		ram_parse_bond "$ram_cp_value" && return 0
+		ram_cp_why=$RAM_BOND_WHY
+		;;
+	vlan)
+		ram_parse_vlan "$ram_cp_value" && return 0
+		ram_cp_why=$RAM_VLAN_WHY
+		;;
 	string | url-list) return 0 ;;
 	*) ram_cp_why="/etc/ram.conf has no check of type $ram_cp_type (an initrd from a newer ramboot?)" ;;
 	esac

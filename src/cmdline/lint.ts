@@ -5,6 +5,7 @@ import { checkInitHandoff } from './init-handoff.js';
 import { checkLineLength, kernelLineFor, type NetbootFormat } from './loader-line.js';
 import { renderLoaderArgs } from './loader-quoting.js';
 import { BOOT_PARAMS, findParam, normalizeParamName, type BootParam } from './params.js';
+import { checkBond, checkVlan } from './net-virtual.js';
 import { splitCmdline } from './parse.js';
 
 export interface LintFinding {
@@ -53,6 +54,25 @@ export function checkValue(param: BootParam, value: string | undefined): string 
     }
     case 'path':
       return value.startsWith('/') ? undefined : `${param.name}=${value}: use an absolute path`;
+    case 'device':
+      // As lib/validate.sh checks it, for ram_find_dev: findfs's LABEL=/UUID=, or a name under
+      // /dev (no slash, so it cannot point elsewhere).
+      if (/^LABEL=\S+$/.test(value) || /^UUID=[0-9A-Fa-f-]+$/.test(value) || /^[a-z][a-z0-9_-]*$/.test(value)) return undefined;
+      return `${param.name}=${value}: use LABEL=name, UUID=uuid or a device name like sdb1${value.startsWith('/dev/') ? ` (${value.slice(5)}, without /dev/)` : ''}`;
+    case 'proxy': {
+      // As lib/proxy.sh checks it: no user:password@ (it would be logged), no path.
+      const m = /^http:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([1-9]\d{0,4}))?\/?$/.exec(value);
+      if (m && (m[2] === undefined || Number(m[2]) <= 65535)) return undefined;
+      return `${param.name}=${value}: use http://HOST[:PORT] (a name, an IPv4 address or [IPv6]; no user@ or path)`;
+    }
+    case 'bond': {
+      const why = checkBond(value);
+      return why === undefined ? undefined : `${param.name}=${value}: ${why}`;
+    }
+    case 'vlan': {
+      const why = checkVlan(value);
+      return why === undefined ? undefined : `${param.name}=${value}: ${why}`;
+    }
     case 'url-list':
     case 'string':
       return value === '' ? `${param.name}= is empty` : undefined;
@@ -155,7 +175,7 @@ export function lintCmdline(cmdline: string, opts: LintOptions = {}): LintFindin
     findings.push({
       level: 'warning',
       code: 'https-unpinned',
-      message: 'busybox wget does not verify certificates: keep the rootsha256 the builder baked into the initrd (do not clear it)',
+      message: 'busybox wget does not verify certificates (an initrd built with --hook curl does): keep the rootsha256 the builder baked into the initrd (do not clear it)',
     });
   }
   const target = opts.target ?? 'line';

@@ -12,6 +12,10 @@ export type ParamType =
   | 'sha256' // 64 hex digits, or off
   | 'size' // bytes with K/M/G suffix, or N%
   | 'path'
+  | 'device' // a filesystem: LABEL=name, UUID=uuid or a kernel device name (sdb1)
+  | 'proxy' // http://HOST[:PORT] of a forward proxy (HOST a name, IPv4 or [IPv6])
+  | 'bond' // dracut's <name>[:<slaves>[:<options>[:<mtu>]]] (src/cmdline/net-virtual.ts)
+  | 'vlan' // dracut's <name>:<phys>, the id in the name (src/cmdline/net-virtual.ts)
   | 'enum';
 
 export interface BootParam {
@@ -36,9 +40,17 @@ export interface BootParam {
   cmdlineTxt?: string;
 }
 
-/** The boot script's stages in the order it runs them (ram.conf's RAM_STAGES); initrddebug=<stage>
- * stops before one, hooks' stage scripts attach before and after them. */
-export const BOOT_STAGES = ['modules', 'net', 'fetch', 'verify', 'zram', 'mount', 'fixups', 'switch'] as const;
+/** The boot script's stages in the order it runs them (ram.conf's RAM_STAGES), each timed in
+ * report.json's "stages"; initrddebug=<stage> stops before one, hooks' stage scripts attach
+ * before and after them. */
+export const BOOT_STAGES = ['modules', 'net', 'fetch', 'zram', 'mount', 'fixups', 'switch'] as const;
+
+/** Where initrddebug= can stop and stage scripts attach: the stages, plus `verify`, which was a
+ * stage until the image's sha256 came to be taken while it downloads (issue 16). It is now a
+ * point at the end of fetch (lib/verify.sh, ram_verify_root): the image complete in RAM, its
+ * digest not yet compared, nothing mounted. So initrddebug=verify and before-/after-verify
+ * scripts keep working, with no timing of their own. */
+export const BOOT_POINTS = ['modules', 'net', 'fetch', 'verify', 'zram', 'mount', 'fixups', 'switch'] as const;
 
 export const BOOT_PARAMS: readonly BootParam[] = [
   {
@@ -56,7 +68,7 @@ export const BOOT_PARAMS: readonly BootParam[] = [
     shVar: 'ROOTURL',
     type: 'url-list',
     default: '',
-    doc: 'Where to fetch rootfs.squashfs: http://, https:// or tftp:// URLs, or dev://LABEL=name/path (also UUID=, or a device name like sdb1) for a local disk, comma-separated mirrors tried in order; a relative one resolves against the DHCP boot file\'s directory (a URL, or TFTP on the next-server), else http://<next-server>/.',
+    doc: 'Where to fetch rootfs.squashfs: http://, https:// or tftp:// URLs, or dev://LABEL=name/path (also UUID=, or a device name like sdb1) for a local disk, comma-separated mirrors (each machine starts on its own one and goes round the list, see fetch_order=); a relative one resolves against the DHCP boot file\'s directory (a URL, or TFTP on the next-server), else http://<next-server>/.',
     owner: 'ramboot',
     aliases: ['fetch'],
   },
@@ -91,7 +103,36 @@ export const BOOT_PARAMS: readonly BootParam[] = [
     min: 1,
     max: 3600,
     default: '20',
-    doc: 'Seconds an HTTP(S) download may go without a byte before it is stopped and retried (resuming where it stopped), then the next mirror; busybox wget alone would wait 900 s.',
+    doc: 'Seconds an HTTP(S) download may go without a byte before it is stopped and retried (resuming where it stopped), then the next mirror; busybox wget alone would wait 900 s. With the curl hook it is also the connect timeout, and curl, which averages its speed, stops a silent transfer about 6 s later.',
+    owner: 'ramboot',
+  },
+  {
+    name: 'fetch_tries',
+    shVar: 'FETCH_TRIES',
+    type: 'int',
+    min: 1,
+    max: 100,
+    default: '4',
+    doc: 'Tries per mirror before the next one (an HTTP size probe answered 503 or 429 gets as many of its own); raise it so a fleet booting at once rides out a busy server.',
+    owner: 'ramboot',
+  },
+  {
+    name: 'fetch_backoff_max',
+    shVar: 'FETCH_BACKOFF_MAX',
+    type: 'int',
+    min: 1,
+    max: 3600,
+    default: '30',
+    doc: 'Longest wait between two tries, in seconds: the waits double from 1 s up to it, each drawn at random (seeded by the boot NIC\'s MAC) from its upper half, and a server\'s Retry-After is cut to it.',
+    owner: 'ramboot',
+  },
+  {
+    name: 'fetch_order',
+    shVar: 'FETCH_ORDER',
+    type: 'enum',
+    values: ['rotate', 'listed'],
+    default: 'rotate',
+    doc: 'rotate: each machine starts on a mirror of rooturl= chosen by its MAC and goes on round the list, so a fleet spreads over the mirrors; listed: always in the order given (a preferred server first).',
     owner: 'ramboot',
   },
   {
@@ -99,9 +140,34 @@ export const BOOT_PARAMS: readonly BootParam[] = [
     shVar: 'IP',
     type: 'string',
     default: 'dhcp',
-    doc: 'Network setup: dhcp, or the kernel form <client>:<server>:<gw>:<netmask>:<host>:<dev>:<autoconf>.',
+    doc: 'Network setup: dhcp; auto6 (IPv6 SLAAC) or dhcp6 (DHCPv6, needs a busybox with udhcpc6); a comma list such as dhcp,auto6 (dual stack); or the kernel form <client>:<server>:<gw>:<netmask>:<host>:<dev>:<autoconf>, with IPv6 addresses in brackets ([fd00::5]::[fd00::1]:64::eth0:none) and autoconf also auto6 or dhcp6.',
     owner: 'ramboot',
     cmdlineTxt: 'dhcp',
+  },
+  {
+    name: 'proxy',
+    shVar: 'PROXY',
+    type: 'proxy',
+    default: '',
+    doc: 'Forward proxy for the http:// and https:// fetches, http://HOST[:PORT]; busybox wget sends https:// requests to it as plain GETs (no CONNECT), so https through a tunnelling-only proxy needs the curl hook.',
+    owner: 'ramboot',
+    aliases: ['http_proxy'],
+  },
+  {
+    name: 'bond',
+    shVar: 'BOND',
+    type: 'bond',
+    default: '',
+    doc: 'A bond to boot over, dracut\'s <name>:<slaves>:<options>[:<mtu>], e.g. bond0:eth0,eth1:mode=active-backup,miimon=100 (slaves default to eth0,eth1, the mode to balance-rr; miimon=100 is added when no link monitor is given); ip= then configures the bond. Needs the bonding hook (--hook bonding).',
+    owner: 'ramboot',
+  },
+  {
+    name: 'vlan',
+    shVar: 'VLAN',
+    type: 'vlan',
+    default: '',
+    doc: 'A tagged VLAN to boot over, dracut\'s <name>:<phys> with the id in the name: eth0.5:eth0 or vlan0005:eth0 (the phys may be the bond=); ip= then configures the VLAN interface. Needs the vlan hook (--hook vlan).',
+    owner: 'ramboot',
   },
   {
     name: 'BOOTIF',
@@ -159,12 +225,20 @@ export const BOOT_PARAMS: readonly BootParam[] = [
     owner: 'ramboot',
   },
   {
+    name: 'cache',
+    shVar: 'CACHE',
+    type: 'device',
+    default: '',
+    doc: 'A local filesystem (LABEL=name, UUID=uuid or a device name like sdb1; ext4 or vfat) that keeps the last root image that verified, in ramboot-cache/: the image rootsha256= pins is taken from there and the network is used only when it is absent or damaged; a missing, read-only or full disk is a warning, never a failed boot.',
+    owner: 'ramboot',
+  },
+  {
     name: 'initrddebug',
     shVar: 'INITRDDEBUG',
     type: 'enum',
-    values: ['y', 'n', ...BOOT_STAGES],
+    values: ['y', 'n', 'ssh', ...BOOT_POINTS],
     default: 'n',
-    doc: `y opens a shell just before switch_root; a stage name (${BOOT_STAGES.join(', ')}) opens it before that stage.`,
+    doc: `y opens a shell just before switch_root; a stage name (${BOOT_POINTS.join(', ')}) opens it before that stage (verify: at the end of fetch, the image downloaded but not yet accepted); ssh starts dropbear once the network is up (an initrd built with --ssh-key) and keeps a failed boot up for ssh root@ instead of rebooting.`,
     owner: 'ramboot',
   },
   {

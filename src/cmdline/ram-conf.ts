@@ -8,7 +8,8 @@
 //    lib/validate.sh applies at boot by the same rules as `ramboot cmdline lint`;
 //  - RAM_<VAR>_VALUES: an enum's choices in table order (zram.sh's fallback compressors);
 //  - RAM_STAGES: the boot stages in order (initrddebug= names them, hooks attach to them);
-//  - facts about this initrd: RAM_KVER, RAM_FORCE_LOAD (modules loaded whatever the hardware), RAM_ROOTSIZE, RAM_VERSION.
+//  - facts about this initrd: RAM_KVER, RAM_FORCE_LOAD (modules loaded whatever the hardware), RAM_ROOTSIZE, RAM_VERSION,
+//    and with the verity hook RAM_VERITY_* (src/rootfs/verity.ts).
 import { BOOT_PARAMS, BOOT_STAGES, type BootParam } from './params.js';
 
 /** Quote for POSIX sh: single quotes, with embedded ones closed and escaped. */

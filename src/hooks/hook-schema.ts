@@ -1,10 +1,11 @@
 // The hook.json schema, written once: `parseHook` checks a hook against it, `ramboot hooks check`
 // prints every problem it finds with its JSON path, and the README's hook.json reference is
 // rendered from it (`npm run readme`; test/hooks/hook-schema.test.ts fails when it is stale).
-import { BOOT_STAGES } from '../cmdline/params.js';
+import { BOOT_POINTS } from '../cmdline/params.js';
 
-/** Every `before-<stage>`, and `after-<stage>` but for switch, which never returns. */
-export const STAGE_HOOK_POINTS: readonly string[] = BOOT_STAGES.flatMap((s) => (s === 'switch' ? [`before-${s}`] : [`before-${s}`, `after-${s}`]));
+/** Every `before-<point>`, and `after-<point>` but for switch, which never returns (points:
+ * the stages and verify, src/cmdline/params.ts BOOT_POINTS). */
+export const STAGE_HOOK_POINTS: readonly string[] = BOOT_POINTS.flatMap((s) => (s === 'switch' ? [`before-${s}`] : [`before-${s}`, `after-${s}`]));
 
 type FieldType = 'string' | 'boolean' | 'names' | 'paths' | 'files' | 'stage-scripts';
 

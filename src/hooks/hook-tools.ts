@@ -9,7 +9,7 @@ import { checkHookJson, HOOK_FIELDS } from './hook-schema.js';
 
 /** "2 modules, 1 binary, 1 stage script": what a hook adds, for `hooks ls`. */
 export function summarizeHook(hook: Hook): string {
-  const count = (n: number, what: string) => (n === 0 ? [] : [`${n} ${what}${n === 1 ? '' : 's'}`]);
+  const count = (n: number, what: string) => (n === 0 ? [] : [`${n} ${n === 1 ? what : what.replace(/y$/, 'ie')}${n === 1 ? '' : 's'}`]);
   const parts = [
     ...count(hook.modules.filter((m) => !hook.forceLoad.includes(m)).length, 'module'),
     ...count(hook.optionalModules.length, 'optional module'),

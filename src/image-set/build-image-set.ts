@@ -11,6 +11,7 @@ import { renderDefaultCmdline } from '../cmdline/render-cmdline.js';
 import { usageError } from '../errors.js';
 import { findKernel } from '../kernel/find-kernel.js';
 import { planRootfs, writeRootfs, type RootfsOptions } from '../rootfs/build-rootfs.js';
+import { appendVerityTree, checkVeritysetup, VERITY_HOOK } from '../rootfs/verity.js';
 import { writeAtomically } from '../util/atomic-file.js';
 import { NoSpaceError, noSpaceError } from '../util/disk-space.js';
 import { checkOutputPath } from '../util/output-path.js';
@@ -74,17 +75,24 @@ export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResu
   const rootfsPlan = await planRootfs({ ...opts.rootfs, root: opts.root, out: join(opts.outDir, 'rootfs.squashfs') });
   const initrdPlan = await planInitrd({ ...opts.initrd, root: opts.root, kver: kernel.kver }, kernel);
   const kernelSize = (await stat(kernel.vmlinuz)).size;
+  const verity = initrdPlan.hooks.some((h) => h.name === VERITY_HOOK);
+  if (verity) await checkVeritysetup();
 
   const stage = await Staging.open(opts.outDir);
   try {
     step('rootfs.squashfs');
-    const rootfs = await writeRootfs(rootfsPlan, stage.path('rootfs.squashfs'), '--out');
+    const squashfs = await writeRootfs(rootfsPlan, stage.path('rootfs.squashfs'), '--out');
+    // --hook verity: the hash tree goes onto the staged image, so its sha256 and size (what the
+    // initrd, SHA256SUMS and the memory check see) are those of the file as served.
+    const tree = verity ? await appendVerityTree(stage.path('rootfs.squashfs')) : undefined;
+    const rootfs = tree ? { ...squashfs, sha256: tree.sha256, size: tree.size } : squashfs;
 
     step('initrd.img');
     const initrd = await writeInitrd(initrdPlan, {
       out: stage.path('initrd.img'),
       rootfsSha256: rootfs.sha256,
       rootfsSize: rootfs.size,
+      ...(tree ? { verity: tree } : {}),
       ...(opts.embed ? { embedRootfs: stage.path('rootfs.squashfs') } : {}),
     });
 

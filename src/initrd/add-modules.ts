@@ -13,7 +13,7 @@ import { isDeviceDriver, matchModaliases, sysfsModaliasProbe, type ModaliasProbe
 import {
   canonicalModuleName,
   packedModulePath,
-  readModuleFile,
+  readModuleFiles,
   readModuleIndex,
   renderModuleIndexFiles,
   resolveModules,
@@ -24,6 +24,7 @@ import {
 import { lookupSpec } from '../kmod/lookup.js';
 import { RootResolver } from '../rootfs/root-path.js';
 import { renderBinaryReport, type BinaryFile } from './add-binaries.js';
+import type { FileCost } from './file-costs.js';
 import type { InitrdPlan } from './plan.js';
 
 export interface ModuleSelection {
@@ -202,16 +203,26 @@ export async function addModules(
   hooks: readonly Hook[],
   selection: ModuleSelection,
 ): Promise<PackedModules> {
-  const index = await readModuleIndex(modulesDir, { root });
+  // With depmod's index files, .modinfo (firmware=, weakdep=) is read only for what is packed.
+  const index = await readModuleIndex(modulesDir, { root, modinfo: 'on-demand' });
   const paths = new RootResolver(root);
   const host = selection.hostOnly ? await (selection.hostProbe ?? sysfsModaliasProbe())() : undefined;
-  const selected = resolveModuleSelection(index, hooks, selection, host);
+  let selected = resolveModuleSelection(index, hooks, selection, host);
+  // Reading a module also reads its weakdeps, which may pull in more modules: resolve again
+  // until nothing new comes in (no kernel before 6.10 has weakdeps, so usually once).
+  const datas = new Map<string, Buffer>();
+  for (let fresh = selected.resolution.modules; fresh.length > 0; ) {
+    const bytes = await readModuleFiles(index, fresh.map((m) => m.info));
+    fresh.forEach((m, i) => datas.set(m.info.name, bytes[i]!));
+    if (!fresh.some((m) => m.info.weakdeps.length > 0)) break;
+    selected = resolveModuleSelection(index, hooks, selection, host);
+    fresh = selected.resolution.modules.filter((m) => !datas.has(m.info.name));
+  }
   const { resolution } = selected;
   const base = `lib/modules/${index.kver}`;
-  const datas = await Promise.all(resolution.modules.map((m) => readModuleFile(index, m.info)));
-  resolution.modules.forEach((m, i) => {
-    plan.addFile(`${base}/${packedModulePath(m.info)}`, datas[i]!, `module ${m.info.name}: ${m.reasons.join('; ')}`);
-  });
+  for (const m of resolution.modules) {
+    plan.addFile(`${base}/${packedModulePath(m.info)}`, datas.get(m.info.name)!, `module ${m.info.name}: ${m.reasons.join('; ')}`);
+  }
   const files = renderModuleIndexFiles(index, resolution.modules.map((m) => m.info));
   for (const [name, text] of Object.entries(files)) plan.addFile(`${base}/${name}`, Buffer.from(text), 'module index');
 
@@ -266,7 +277,7 @@ export async function addModules(
 
 /** --explain: each packed module with why it is in and its firmware, then what the kernel has
  * built in, what it lacks and what --host-only left out, then the files hooks' binaries brought. */
-export function renderModuleReport(report: ModuleReport): string {
+export function renderModuleReport(report: ModuleReport, costs?: ReadonlyMap<string, FileCost>): string {
   const lines = [
     `kernel ${report.kver}: ${report.modules.length} modules packed (dependencies from ${report.source})`,
     `force-loaded at boot: ${report.forceLoad.join(' ') || '(none)'}; the rest load when coldplug finds their device, or when the kernel asks for them`,
@@ -276,6 +287,8 @@ export function renderModuleReport(report: ModuleReport): string {
   for (const m of report.modules) {
     lines.push(`${m.name}${m.forceLoad ? ' [force-load]' : ''}  ${m.path}`);
     for (const reason of m.reasons) lines.push(`    ${reason}`);
+    const cost = costs?.get(`lib/modules/${report.kver}/${m.path}`);
+    if (cost) lines.push(`    size ${(cost.bytes / 1e3).toFixed(1)} kB, ~${(cost.compressed / 1e3).toFixed(1)} kB compressed`);
     for (const fw of m.firmware) lines.push(`    firmware ${fw.file ? `/${fw.file}` : `${fw.name} (not in the root)`}`);
   }
   const section = (title: string, items: string[]) => {

@@ -10,6 +10,7 @@ import { writeNewc } from '../cpio/newc-writer.js';
 import { inputError } from '../errors.js';
 import { readShippedHooks, type Hook } from '../hooks/hook.js';
 import { RootResolver } from '../rootfs/root-path.js';
+import { VERITY_HOOK, verityFacts, type VerityTree } from '../rootfs/verity.js';
 import { findKernel, type KernelChoice } from '../kernel/find-kernel.js';
 import type { ResolvedModule } from '../kmod/index.js';
 import { writeAtomically } from '../util/atomic-file.js';
@@ -21,6 +22,7 @@ import { addBinaries } from './add-binaries.js';
 import { addModules, type ModuleReport, type ModuleSelection, type PackedModules } from './add-modules.js';
 import { addBusybox, findBusybox, missingApplets, type BusyboxChoice } from './busybox.js';
 import { InitrdPlan } from './plan.js';
+import { addAuthorizedKeys, withSshDebug } from './ssh-key.js';
 
 export interface InitrdOptions extends ModuleSelection {
   root: string;
@@ -36,12 +38,17 @@ export interface InitrdOptions extends ModuleSelection {
   /** A rootfs.squashfs to carry inside the initrd as /rootfs.squashfs (--embed): the boot script
    * uses it when no rooturl= is given, so one kernel + initrd boot with no image server. */
   embedRootfs?: string;
+  /** The hash tree appended to the rootfs (--hook verity, `ramboot build` only): its root hash
+   * and layout go into /etc/ram.conf for lib/verity.sh. */
+  verity?: VerityTree;
   /** Seconds for every archive timestamp; default SOURCE_DATE_EPOCH or 0. */
   mtime?: number;
   /** Directories of more hooks (<name>/hook.json) to apply with the shipped ones (--hooks). */
   extraHookDirs?: string[];
   /** Optional hooks to turn on (--hook NAME). */
   enableHooks?: string[];
+  /** Public keys for the ssh-debug hook's /root/.ssh/authorized_keys (--ssh-key; turns it on). */
+  sshKey?: string;
 }
 
 export interface InitrdResult {
@@ -50,6 +57,7 @@ export interface InitrdResult {
   sha256: string;
   kver: string;
   compression: Compression;
+  level: number;
   entries: number;
   modules: ResolvedModule[];
   builtin: string[];
@@ -124,10 +132,18 @@ export interface PlannedInitrd {
   busybox: BusyboxChoice;
 }
 
-export type InitrdPlanOptions = Omit<InitrdOptions, 'out' | 'rootfsSha256' | 'rootfsSize' | 'embedRootfs'>;
+export type InitrdPlanOptions = Omit<InitrdOptions, 'out' | 'rootfsSha256' | 'rootfsSize' | 'embedRootfs' | 'verity'>;
 
 /** What ties an initrd to its rootfs, and where it goes. */
-export type InitrdOutput = Pick<InitrdOptions, 'out' | 'rootfsSha256' | 'rootfsSize' | 'embedRootfs'>;
+export type InitrdOutput = Pick<InitrdOptions, 'out' | 'rootfsSha256' | 'rootfsSize' | 'embedRootfs' | 'verity'>;
+
+/** The verity hook needs the tree of the image this initrd boots, which only a build that writes
+ * that image can make: `ramboot initrd --hook verity` alone has none. */
+function checkVerityTree(hooks: readonly Hook[], tree: VerityTree | undefined): void {
+  if (hooks.some((h) => h.name === VERITY_HOOK) && !tree) {
+    throw inputError('the verity hook needs the root hash of its image, and ramboot initrd does not write one', 'build the set with ramboot build --hook verity, which appends the hash tree to rootfs.squashfs');
+  }
+}
 
 export function checkRootfsSha256(value: string | undefined): void {
   if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
@@ -146,20 +162,24 @@ export async function planInitrd(opts: InitrdPlanOptions, kernel?: KernelChoice)
   addSkeleton(plan);
 
   // collectHooks
-  const hooks = readShippedHooks(opts.extraHookDirs, opts.enableHooks);
+  const hooks = readShippedHooks(opts.extraHookDirs, withSshDebug(opts.enableHooks, opts.sshKey));
 
   // resolveModules (+ firmware); the --explain report waits for the binaries below
   let report: ModuleReport | undefined;
+  // Listing busybox's applets runs it: let that process run while the modules are read.
+  const findingBusybox = findBusybox(opts.busybox);
+  findingBusybox.catch(() => {}); // awaited below; a module error may come first
   const packed = await addModules(plan, opts.root, kernel.modulesDir, hooks, { ...opts, onModuleReport: (r) => (report = r) });
 
   // addBusybox: fail at build time when an applet the boot side calls is missing
-  const busybox = await findBusybox(opts.busybox);
+  const busybox = await findingBusybox;
   const lacking = missingApplets(busybox, hooks.flatMap((h) => h.applets));
   if (lacking.length > 0) {
     throw inputError(`busybox ${busybox.path} lacks applets the boot script needs: ${lacking.join(', ')}`, 'use Debian busybox-static 1.35 or newer (--busybox FILE)');
   }
   addBusybox(plan, busybox);
   await addHookFiles(plan, opts.root, hooks);
+  addAuthorizedKeys(plan, hooks.map((h) => h.name), opts.sshKey);
   const binaries = await addBinaries(plan, opts.root, hooks);
   if (report) opts.onModuleReport?.({ ...report, binaries });
 
@@ -172,6 +192,7 @@ export async function planInitrd(opts: InitrdPlanOptions, kernel?: KernelChoice)
 export async function writeInitrd(planned: PlannedInitrd, output: InitrdOutput): Promise<InitrdResult> {
   const { plan, kernel, packed, compression, level } = planned;
   checkRootfsSha256(output.rootfsSha256);
+  checkVerityTree(planned.hooks, output.verity);
   if (output.embedRootfs) {
     const size = (await stat(output.embedRootfs)).size;
     plan.add({ path: 'rootfs.squashfs', mode: 0o644, content: { kind: 'disk-file', path: output.embedRootfs, size }, requestedBy: '--embed' });
@@ -186,6 +207,7 @@ export async function writeInitrd(planned: PlannedInitrd, output: InitrdOutput):
       ROOTSIZE: output.rootfsSize === undefined ? '' : String(output.rootfsSize),
       EMBEDDED: output.embedRootfs ? '/rootfs.squashfs' : '',
       VERSION,
+      ...(output.verity ? verityFacts(output.verity) : {}),
     },
   });
   plan.addFile('etc/ram.conf', Buffer.from(conf), 'builder contract');
@@ -203,6 +225,7 @@ export async function writeInitrd(planned: PlannedInitrd, output: InitrdOutput):
     sha256: await sha256File(output.out),
     kver: kernel.kver,
     compression,
+    level,
     entries,
     modules: packed.resolution.modules,
     builtin: packed.resolution.builtin,

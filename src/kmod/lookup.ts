@@ -15,7 +15,8 @@ interface LookupTables {
 }
 
 // Building the alias table of a generic kernel (~30,000 patterns) takes a few ms; do it once
-// per index, not per request. An index is not changed after readModuleIndex returns it.
+// per index, not per request. Nothing these tables use changes after readModuleIndex returns
+// (readModuleFiles fills in only firmware and weakdeps).
 const cache = new WeakMap<ModuleIndex, LookupTables>();
 
 function tablesOf(index: ModuleIndex): LookupTables {

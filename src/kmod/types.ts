@@ -39,6 +39,10 @@ export interface ModuleIndex {
   source: 'modules.dep' | 'modinfo';
   /** Oddities that did not stop the read (duplicate module names, …). */
   warnings: string[];
+  /** Modules whose .modinfo is not read yet, so their `firmware` and `weakdeps` are still empty:
+   * readModuleIndex(…, { modinfo: 'on-demand' }) over depmod's index files reads it only for the
+   * modules a build packs (readModinfoOf). Absent: every module's was read. */
+  modinfoUnread?: Set<string>;
 }
 
 export interface ModuleRequest {

@@ -33,15 +33,16 @@ export interface DistroSet {
   cleanup(): Promise<void>;
 }
 
-/** Unpack `stock`, add the reporter, build the set with the CLI, serve it on 127.0.0.1. */
-export async function buildDistroSet(stock: StockRoot, name: string): Promise<DistroSet> {
+/** Unpack `stock`, add the reporter, build the set with the CLI, serve it on 127.0.0.1.
+ * `analyze`: the reporter adds systemd-analyze's lines (the benchmark). */
+export async function buildDistroSet(stock: StockRoot, name: string, opts: { analyze?: boolean } = {}): Promise<DistroSet> {
   const work = mkdtempSync(join(tmpdir(), `ramboot-distro-${name}-`));
   const root = join(work, 'root');
   mkdirSync(root);
   let started = performance.now();
   await runTool('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '-p', '-I', 'zstd', '-xf', stock.tarball, '-C', root]);
   mkdirSync(join(root, 'usr/local/sbin'), { recursive: true });
-  writeFileSync(join(root, PROBE_SCRIPT_PATH), renderProbeScript(), { mode: 0o755 });
+  writeFileSync(join(root, PROBE_SCRIPT_PATH), renderProbeScript(opts), { mode: 0o755 });
   writeFileSync(join(root, 'etc/systemd/system', PROBE_UNIT), renderProbeUnit());
   mkdirSync(join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
   symlinkSync(`/etc/systemd/system/${PROBE_UNIT}`, join(root, 'etc/systemd/system/multi-user.target.wants', PROBE_UNIT));

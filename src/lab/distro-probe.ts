@@ -18,8 +18,17 @@ export function probeSerialArgs(file: string): string[] {
   return ['-serial', `file:${file}`];
 }
 
-/** Runs under the root's /bin/sh (dash) with the root's own tools. */
-export function renderProbeScript(): string {
+/** The benchmark's extra lines, after the uptime is taken (so they cost it nothing): where
+ * systemd's time went, and ramboot's own stage report when ramboot booted the root. */
+const ANALYZE_LINES = `systemd-analyze time --no-pager 2>&1 | while IFS= read -r line; do say analyze-time "$line"; done
+systemd-analyze blame --no-pager 2>&1 | head -n 30 | while IFS= read -r line; do say blame "$line"; done
+systemd-analyze critical-chain --no-pager 2>&1 | while IFS= read -r line; do say chain "$line"; done
+if [ -r /run/ramboot/report.json ]; then say ramboot-report "$(tr -d '\\n' </run/ramboot/report.json)"; fi
+`;
+
+/** Runs under the root's /bin/sh (dash) with the root's own tools. `analyze` adds
+ * systemd-analyze's time, blame and critical-chain (the benchmark; the tests do not wait for it). */
+export function renderProbeScript(opts: { analyze?: boolean } = {}): string {
   return `#!/bin/sh
 say() { printf 'RAMBOOT-PROBE %s %s\\n' "$1" "$2"; }
 say state "$(systemctl is-system-running --wait 2>&1)"
@@ -44,7 +53,8 @@ journalctl -b -p err --no-pager -o cat | while IFS= read -r line; do say journal
 journalctl -b --no-pager -o cat | grep -Ei 'dhcp|lease' | while IFS= read -r line; do say dhcp-log "$line"; done
 # Which network stack holds the boot NIC now (for the log; ifquery is ifupdown's).
 command -v ifquery >/dev/null && say ifupdown-state "$(ifquery --state 2>&1 | tr '\n' ' ')"
-say 'done' 1
+command -v nmcli >/dev/null && say nm-devices "$(nmcli -t -f DEVICE,STATE,CONNECTION device 2>&1 | tr '\n' ' ')"
+${opts.analyze ? ANALYZE_LINES : ''}say 'done' 1
 systemctl poweroff --no-block
 `;
 }
@@ -84,11 +94,16 @@ export interface ProbeReport {
   machineId?: string;
   journalErrors: string[];
   dhcpLog: string[];
+  /** With `analyze`: systemd-analyze's own lines, and /run/ramboot/report.json as one line. */
+  analyzeTime: string[];
+  blame: string[];
+  chain: string[];
+  rambootReport?: string;
 }
 
 /** The `RAMBOOT-PROBE` lines of a console log (anywhere on a line: getty may share it). */
 export function parseProbe(output: string): ProbeReport {
-  const report: ProbeReport = { done: false, failed: [], nics: [], addrs: [], dns: [], hostKeys: {}, journalErrors: [], dhcpLog: [] };
+  const report: ProbeReport = { done: false, failed: [], nics: [], addrs: [], dns: [], hostKeys: {}, journalErrors: [], dhcpLog: [], analyzeTime: [], blame: [], chain: [] };
   for (const match of output.matchAll(/RAMBOOT-PROBE (\S+) ?([^\n]*)/g)) {
     const key = match[1]!;
     const value = match[2]!.trim();
@@ -108,6 +123,11 @@ export function parseProbe(output: string): ProbeReport {
       case 'machine-id': report.machineId = value; break;
       case 'journal-err': report.journalErrors.push(value); break;
       case 'dhcp-log': report.dhcpLog.push(value); break;
+      case 'analyze-time': report.analyzeTime.push(value); break;
+      case 'blame': report.blame.push(value); break;
+      // Untrimmed: the tree's indent is the chain's depth.
+      case 'chain': report.chain.push(match[2]!); break;
+      case 'ramboot-report': report.rambootReport = value; break;
     }
   } // prettier-ignore
   return report;

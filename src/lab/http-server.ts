@@ -2,11 +2,13 @@
 // QEMU's user-mode network (slirp) reaches it from the guest as 10.0.2.2, and nothing off this
 // machine can. Range requests (206/416) and HEAD are supported, because the boot script resumes
 // interrupted downloads; faults (a status for a path, a connection cut after N bytes, a transfer
-// that stops after N bytes with the connection held open, a path that is never answered) let
-// tests drive the boot script's failure paths. Every request is logged in `requests`.
+// that stops after N bytes with the connection held open, a path that is never answered, a busy
+// path answering 503 or 429 with a Retry-After) let tests drive the boot script's failure paths.
+// Every request is logged in `requests`.
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, sep } from 'node:path';
 import { inputError } from '../errors.js';
@@ -29,11 +31,26 @@ export interface HttpFaults {
   stallTimes?: number;
   /** Accept requests for these paths and never answer them, not even with headers. */
   silentPaths?: Set<string>;
+  /** Answer the next `times` requests (GET or HEAD) of each path as a busy server would, then
+   * serve it normally: a boot storm's overloaded origin or cache. */
+  busyPaths?: Map<string, BusyFault>;
+}
+
+export interface BusyFault {
+  /** How many requests still get the busy answer; counts down to 0. */
+  times: number;
+  /** 503 (the default) or 429. */
+  status?: number;
+  /** Sent as the Retry-After header exactly as given (seconds, a date, or garbage for tests);
+   * none when absent. */
+  retryAfter?: string;
 }
 
 export interface HttpServerOptions extends HttpFaults {
   /** Called with one line per finished request, e.g. "GET /rootfs.squashfs 206 1048576 B". */
   log?: (line: string) => void;
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP; URLs then say https://. */
+  tls?: { key: Buffer | string; cert: Buffer | string; ciphers?: string };
 }
 
 export interface HttpRequestRecord {
@@ -46,13 +63,15 @@ export interface HttpRequestRecord {
   cut?: boolean;
   /** Left hanging by stallAfterBytes or silentPaths. */
   stalled?: boolean;
+  /** Answered busy by busyPaths. */
+  busy?: boolean;
 }
 
 export interface HttpServer {
   port: number;
   /** Always 127.0.0.1. */
   address: string;
-  /** The URL of `path` as the QEMU guest sees it: http://10.0.2.2:PORT/path. */
+  /** The URL of `path` as the QEMU guest sees it: http://10.0.2.2:PORT/path (https:// with `tls`). */
   url(path: string): string;
   /** The URL of `path` from this machine: http://127.0.0.1:PORT/path. */
   hostUrl(path: string): string;
@@ -110,7 +129,7 @@ export async function startHttpServer(dir: string, opts: HttpServerOptions = {})
   const real = await realpath(dir).catch(() => null);
   if (!real || !(await stat(real)).isDirectory()) throw inputError(`cannot serve ${dir}: not a directory`);
   const root: string = real;
-  const { log, ...faults } = opts;
+  const { log, tls, ...faults } = opts;
   const requests: HttpRequestRecord[] = [];
   const sockets = new Set<Socket>();
 
@@ -120,12 +139,19 @@ export async function startHttpServer(dir: string, opts: HttpServerOptions = {})
     const record: HttpRequestRecord = { method, path, status: 0, bytes: 0 };
     if (req.headers.range) record.range = req.headers.range;
     requests.push(record);
-    res.on('close', () => log?.(`${method} ${path} ${record.status} ${record.bytes} B${record.cut ? ' (cut)' : ''}${record.stalled ? ' (stalled)' : ''}`));
+    res.on('close', () => log?.(`${method} ${path} ${record.status} ${record.bytes} B${record.cut ? ' (cut)' : ''}${record.stalled ? ' (stalled)' : ''}${record.busy ? ' (busy)' : ''}`));
 
     if (method !== 'GET' && method !== 'HEAD') return sendText(res, 405, 'read-only server\n', record, { allow: 'GET, HEAD' });
     if (faults.silentPaths?.has(path)) {
       record.stalled = true;
       return;
+    }
+    const busy = faults.busyPaths?.get(path);
+    if (busy && busy.times > 0) {
+      busy.times -= 1;
+      record.busy = true;
+      const status = busy.status ?? 503;
+      return sendText(res, status, `busy (injected ${status})\n`, record, busy.retryAfter === undefined ? {} : { 'retry-after': busy.retryAfter });
     }
     const failStatus = faults.failPaths?.get(path);
     if (failStatus !== undefined) return sendText(res, failStatus, `injected ${failStatus}\n`, record);
@@ -172,9 +198,14 @@ export async function startHttpServer(dir: string, opts: HttpServerOptions = {})
     });
   }
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => res.destroy());
-  });
+  };
+  const server = tls ? createTlsServer(tls, onRequest) : createServer(onRequest);
+  // busybox nc (the ram script's Retry-After HEAD) half-closes once it has sent the request; by
+  // default Node then drops an answer that is not written within about a millisecond.
+  // (Node's http server reads this field; @types/node 20 does not declare it.)
+  (server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -185,12 +216,13 @@ export async function startHttpServer(dir: string, opts: HttpServerOptions = {})
   });
   const port = (server.address() as AddressInfo).port;
   const withSlash = (p: string) => (p.startsWith('/') ? p : `/${p}`);
+  const scheme = tls ? 'https' : 'http';
 
   return {
     port,
     address: BIND_ADDRESS,
-    url: (p) => `http://${GUEST_HOST_ADDRESS}:${port}${withSlash(p)}`,
-    hostUrl: (p) => `http://${BIND_ADDRESS}:${port}${withSlash(p)}`,
+    url: (p) => `${scheme}://${GUEST_HOST_ADDRESS}:${port}${withSlash(p)}`,
+    hostUrl: (p) => `${scheme}://${BIND_ADDRESS}:${port}${withSlash(p)}`,
     requests,
     faults,
     close: () =>

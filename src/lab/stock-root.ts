@@ -28,8 +28,14 @@ const BASE = ['systemd-sysv', 'udev', 'openssh-server', 'iproute2', 'linux-image
 export const BOOKWORM: StockRootSpec = { suite: 'bookworm', packages: [...BASE, 'ifupdown', 'isc-dhcp-client'], enable: [] };
 /** Debian 13: kernel 6.12 (.ko.xz), network by systemd-networkd (in the systemd package, off by default). */
 export const TRIXIE: StockRootSpec = { suite: 'trixie', packages: BASE, enable: ['systemd-networkd.service'] };
-/** Debian 12 with NetworkManager (its package enables it) instead of ifupdown: the third handoff. */
-export const BOOKWORM_NM: StockRootSpec = { suite: 'bookworm', packages: [...BASE, 'network-manager'], enable: ['NetworkManager.service'] };
+/** Debian 12 with NetworkManager (its package enables it) instead of ifupdown: the third handoff.
+ * debootstrap does not resolve virtual packages, so the providers of its dbus-system-bus and
+ * logind dependencies are named. */
+export const BOOKWORM_NM: StockRootSpec = {
+  suite: 'bookworm',
+  packages: [...BASE, 'network-manager', 'dbus', 'libpam-systemd'],
+  enable: ['NetworkManager.service'],
+};
 
 export interface StockRoot {
   /** The root as a tarball: `ramboot build --root` reads it as is. */
@@ -166,7 +172,7 @@ async function buildStockRoot(
 async function finishRoot(root: string, spec: StockRootSpec, mirror: string): Promise<string> {
   await writeFile(join(root, 'etc/apt/sources.list'), `deb ${mirror} ${spec.suite} main\n`);
   await writeFile(join(root, 'etc/hostname'), 'debian\n');
-  if (spec.suite === 'bookworm') {
+  if (spec.packages.includes('ifupdown')) {
     // Debian's installer writes this file; debootstrap does not. The `source` line is what
     // makes ifupdown read interfaces.d.
     await writeFile(join(root, 'etc/network/interfaces'), 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n');

@@ -25,6 +25,14 @@ export interface DnsmasqConfigInput {
   dns?: string;
   /** Write DHCP/TFTP logs to this file instead of syslog. */
   logFile?: string;
+  /**
+   * IPv6 on the interface: "START,END" of a /64 the interface has an address in. dnsmasq sends
+   * router advertisements (enable-ra) with that prefix both autonomous (SLAAC, ip=auto6) and
+   * managed (DHCPv6 leases from the range, ip=dhcp6).
+   */
+  ipv6Range?: string;
+  /** DNS server given by DHCPv6 (option 23). */
+  dns6?: string;
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -57,6 +65,26 @@ function leaseLines(input: DnsmasqConfigInput): string[] {
   // Without option 3 dnsmasq would offer itself as the router; a lab network has none.
   lines.push(input.router ? `dhcp-option=option:router,${checkIpv4('--router', input.router)}` : 'dhcp-option=option:router');
   if (input.dns) lines.push(`dhcp-option=option:dns-server,${checkIpv4('--dns', input.dns)}`);
+  return lines;
+}
+
+const IPV6 = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*$/;
+
+function ipv6Lines(input: DnsmasqConfigInput): string[] {
+  if (input.ipv6Range === undefined) return [];
+  const [start = '', end = '', ...rest] = input.ipv6Range.split(',');
+  if (rest.length > 0 || !IPV6.test(start) || !IPV6.test(end)) {
+    throw usageError(`--ipv6-range '${input.ipv6Range}' is not START,END of IPv6 addresses`, 'give e.g. fd77::100,fd77::1ff (a /64 the interface has an address in)');
+  }
+  const lines = [
+    '# IPv6: router advertisements for the range\'s /64, autonomous (SLAAC) and managed (DHCPv6).',
+    'enable-ra',
+    `dhcp-range=${start},${end},slaac,64,1h`,
+  ];
+  if (input.dns6 !== undefined) {
+    if (!IPV6.test(input.dns6)) throw usageError(`--dns6 '${input.dns6}' is not an IPv6 address`, 'give e.g. fd77::1');
+    lines.push(`dhcp-option=option6:dns-server,[${input.dns6}]`);
+  }
   return lines;
 }
 
@@ -97,6 +125,7 @@ export function renderDnsmasqConfig(input: DnsmasqConfigInput): string {
   ];
   if (input.interface) lines.push(`interface=${oneLine('--interface', input.interface)}`, 'bind-interfaces');
   lines.push(...leaseLines(input));
+  lines.push(...ipv6Lines(input));
   lines.push('enable-tftp', `tftp-root=${oneLine('--tftp-root', input.tftpRoot)}`);
   lines.push(...bootLines(input));
   lines.push('log-dhcp');

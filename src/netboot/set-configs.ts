@@ -10,6 +10,7 @@ import { renderNetbootConfig } from '../cmdline/netboot-config.js';
 import { inputError, usageError } from '../errors.js';
 import { renderDnsmasqConfig } from './dnsmasq-config.js';
 import { parseHttpBaseUrl, renderNginxConfig } from './nginx-config.js';
+import { renderNginxCacheConfig, type NginxCacheConfigInput } from './nginx-cache-config.js';
 
 export const CONFIG_KINDS = ['dnsmasq', 'nginx', 'ipxe', 'pxelinux', 'grub'] as const;
 export type ConfigKind = (typeof CONFIG_KINDS)[number];
@@ -40,6 +41,11 @@ export interface SetConfigOptions {
   tftpRoot?: string;
   accessLog?: string;
   dnsmasqLog?: string;
+  /** dnsmasq: IPv6 router advertisements and DHCPv6 for this START,END range; nginx: listen on [::] too. */
+  ipv6Range?: string;
+  dns6?: string;
+  /** nginx: a caching proxy in front of this origin instead of serving the set's files. */
+  cache?: Pick<NginxCacheConfigInput, 'origin' | 'cacheDir' | 'maxSize' | 'slice' | 'originTimeout'>;
 }
 
 /** The set's cmdline.txt, the appended words, and rooturl=<base-url>/rootfs.squashfs unless given. */
@@ -61,13 +67,14 @@ const baseDir = (url: string) => (url.endsWith('/') ? url : `${url}/`);
 export async function renderSetConfig(kind: ConfigKind, opts: SetConfigOptions): Promise<string> {
   switch (kind) {
     case 'nginx':
-      return renderNginxConfig({ root: resolve(opts.webRoot ?? opts.setDir), baseUrl: opts.baseUrl, ...(opts.accessLog ? { accessLog: opts.accessLog } : {}) });
+      if (opts.cache) return renderNginxCacheConfig({ ...opts.cache, baseUrl: opts.baseUrl, ...(opts.accessLog ? { accessLog: opts.accessLog } : {}) });
+      return renderNginxConfig({ root: resolve(opts.webRoot ?? opts.setDir), baseUrl: opts.baseUrl, ...(opts.accessLog ? { accessLog: opts.accessLog } : {}), ...(opts.ipv6Range ? { ipv6: true } : {}) });
     case 'dnsmasq': {
       parseHttpBaseUrl(opts.baseUrl);
       return renderDnsmasqConfig({
         scriptUrl: `${baseDir(opts.baseUrl)}boot.ipxe`,
         tftpRoot: resolve(opts.tftpRoot ?? opts.setDir),
-        ...pick(opts, ['interface', 'dhcpRange', 'proxySubnet', 'router', 'dns']),
+        ...pick(opts, ['interface', 'dhcpRange', 'proxySubnet', 'router', 'dns', 'ipv6Range', 'dns6']),
         ...(opts.dnsmasqLog ? { logFile: opts.dnsmasqLog } : {}),
       });
     }

@@ -9,6 +9,7 @@ import { COMPRESSIONS, DEFAULT_LEVEL, checkLevel, type Compression } from '../co
 import { checkRooturl } from '../image-set/build-image-set.js';
 import { checkRootfsSha256 } from '../initrd/build-initrd.js';
 import { checkHookDir } from '../hooks/hook.js';
+import { readAuthorizedKeys } from '../initrd/ssh-key.js';
 import { DEFAULT_BLOCK_SIZE, DEFAULT_SQUASHFS_LEVEL, SQUASHFS_COMPRESSIONS, resolveRootfsSettings, type SquashfsCompression } from '../rootfs/build-rootfs.js';
 import { usageError } from '../errors.js';
 import { parseByteSize, parseCompressionOption, parseInteger, parseList } from './value-parsers.js';
@@ -35,6 +36,7 @@ export interface BuilderSettings {
   hostOnly?: boolean;
   hooks?: string[];
   hook?: string[];
+  sshKey?: string;
   squashfsComp?: SquashfsCompression;
   squashfsLevel?: number;
   blockSize?: number;
@@ -133,6 +135,9 @@ export const BUILDER_SETTINGS: readonly AnySettingRow[] = [
     doc: 'apply the hooks in DIR (each `DIR/<name>/hook.json`) with the shipped ones, repeatable; `RAMBOOT_HOOKS=DIR:DIR` (colon-separated, for pipelines) adds more before them; see "Writing a hook"' }),
   row({ key: 'hook', flags: '--hook <name>', commands: ['build', 'initrd'], group: 'initrd', parse: (name, previous) => [...(previous ?? []), name],
     help: 'turn on an optional hook (hook.json "optional": true), repeatable' }),
+  row({ key: 'sshKey', flags: '--ssh-key <file>', commands: ['build', 'initrd'], group: 'initrd', check: (file) => void readAuthorizedKeys(file),
+    help: 'public keys (authorized_keys format) that may log in over ssh with initrddebug=ssh; turns on the ssh-debug hook',
+    doc: 'public keys (authorized_keys format) that may log in to the initrd over ssh when the boot has `initrddebug=ssh`; turns on the optional `ssh-debug` hook (dropbear from the root); see "Shipped hooks"' }),
   row({ key: 'squashfsComp', flags: '--squashfs-comp <codec>', commands: ['build', 'rootfs'], group: 'rootfs', choices: SQUASHFS_COMPRESSIONS, defaultText: 'zstd', help: 'squashfs compression' }),
   row({ key: 'squashfsLevel', flags: '--squashfs-level <n>', commands: ['build', 'rootfs'], group: 'rootfs', parse: parseInteger, defaultText: levels(DEFAULT_SQUASHFS_LEVEL),
     help: 'squashfs compression level', check: (level, all) => void resolveRootfsSettings({ compression: all.squashfsComp, level }) }),

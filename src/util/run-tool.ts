@@ -17,6 +17,7 @@ const PACKAGE_OF: Record<string, string> = {
   'apt-get': 'apt',
   depmod: 'kmod',
   modprobe: 'kmod',
+  veritysetup: 'cryptsetup-bin',
 };
 
 export function installHint(tool: string): string {

@@ -6,11 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { LibraryResolver } from '../../src/elf/library-closure.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { copyHostBinaries } from '../../src/lab/host-binaries.ts';
 import { startHttpServer } from '../../src/lab/http-server.ts';
-import { RootResolver } from '../../src/rootfs/root-path.ts';
 import { buildSet, skip, type BuiltSet } from './image-set.ts';
 
 let set: BuiltSet;
@@ -18,32 +17,11 @@ let http: Awaited<ReturnType<typeof startHttpServer>>;
 let initrd: string;
 let explain: string;
 
-/** Host file `path` into `root` at the same path, a symlink as a symlink plus its target. */
-function copyInto(root: string, path: string, hops = 0): void {
-  const dest = join(root, path);
-  mkdirSync(posix.dirname(dest), { recursive: true });
-  const st = lstatSync(path);
-  if (st.isSymbolicLink()) {
-    const target = readlinkSync(path);
-    symlinkSync(target, dest);
-    if (hops < 8) copyInto(root, target.startsWith('/') ? target : posix.join(posix.dirname(path), target), hops + 1);
-    return;
-  }
-  copyFileSync(path, dest);
-  chmodSync(dest, st.mode & 0o7777);
-}
-
 before(async () => {
   if (skip) return;
   set = await buildSet('hookbin');
   const root = join(set.work, 'root');
-  for (const object of await new LibraryResolver(new RootResolver('/')).resolve('/usr/bin/ls')) {
-    try {
-      copyInto(root, object.path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
+  await copyHostBinaries(root, ['/usr/bin/ls']);
   const hooks = join(set.work, 'hooks');
   mkdirSync(join(hooks, 'lister'), { recursive: true });
   writeFileSync(join(hooks, 'lister/hook.json'), JSON.stringify({ description: 'boot test: a binary with its libraries', binaries: ['/usr/bin/ls'], stageScripts: { 'after-net': ['run.sh'] } }));

@@ -1,5 +1,6 @@
 // The boot tests' HTTP server's quiet faults, from this machine (no QEMU): a transfer that stops
-// after N bytes with the connection held open, and a path that is accepted but never answered.
+// after N bytes with the connection held open, a path that is accepted but never answered, and a
+// busy path (503 or 429 with a Retry-After) for the first N requests.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,4 +67,26 @@ test('silentPaths: a request is accepted and never answered, not even with heade
   assert.deepEqual(r, { bytes: 0, ended: false });
   assert.equal(server.requests.at(-1)!.stalled, true);
   server.faults.silentPaths = undefined;
+});
+
+test('busyPaths: the next N requests (HEAD too) get 503 or 429 with Retry-After as given, then the file is served', async () => {
+  server.faults.busyPaths = new Map([['/img', { times: 2, retryAfter: '7' }]]);
+  try {
+    const heads = await new Promise<{ status?: number; retryAfter?: string | string[] }>((resolve, reject) => {
+      const req = request(server.hostUrl('/img'), { method: 'HEAD' }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'] });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.deepEqual(heads, { status: 503, retryAfter: '7' });
+    assert.deepEqual(await getUntilQuiet('/img', 2000), { status: 503, bytes: 'busy (injected 503)\n'.length, ended: true });
+    assert.deepEqual(server.requests.slice(-2).map((q) => [q.method, q.status, q.busy]), [['HEAD', 503, true], ['GET', 503, true]]);
+    assert.deepEqual(await getUntilQuiet('/img', 2000), { status: 200, bytes: BODY.length, ended: true }, 'served once the count is spent');
+    server.faults.busyPaths.set('/img', { times: 1, status: 429, retryAfter: 'Wed, 21 Oct 2015 07:28:00 GMT' });
+    assert.equal((await getUntilQuiet('/img', 2000)).status, 429);
+  } finally {
+    server.faults.busyPaths = undefined;
+  }
 });

@@ -1,6 +1,7 @@
 // Shared by the ram script's boot tests (sources, memory, debug): build one image set with the
 // CLI from the demo root around Debian's current cloud kernel, and boot it in QEMU (TCG) with the
 // set's own cmdline.txt. With CI=true a missing QEMU fails the run instead of skipping it.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,13 +25,13 @@ export interface BuiltSet {
   cleanup(): void;
 }
 
-/** Build a set from the demo root; `init` replaces the marker init. */
-export async function buildSet(stamp: string, init?: string): Promise<BuiltSet> {
+/** Build a set from the demo root; `init` replaces the marker init; `buildArgs` go to `ramboot build` (e.g. --hook bonding). */
+export async function buildSet(stamp: string, init?: string, buildArgs: string[] = []): Promise<BuiltSet> {
   const work = mkdtempSync(join(tmpdir(), `ramboot-${stamp}-`));
   const kernel = await fetchDebianKernel('cloud-amd64');
   const root = await makeDemoRoot({ dir: join(work, 'root'), kernel, stamp, ...(init ? { init } : {}) });
   const out = join(work, 'out');
-  execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'build', '--root', root, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'build', '--root', root, '--out', out, ...buildArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
   const cmdline = readFileSync(join(out, 'cmdline.txt'), 'utf8').trim();
   const rootSha = /^([0-9a-f]{64}) {2}rootfs\.squashfs$/m.exec(readFileSync(join(out, 'SHA256SUMS'), 'utf8'))![1]!;
   const options = (append: string, more: Partial<QemuBootOptions> = {}): QemuBootOptions => ({
@@ -51,4 +52,11 @@ export async function buildSet(stamp: string, init?: string): Promise<BuiltSet> 
     start: (append, more) => startQemu(options(append, more)),
     cleanup: () => rmSync(work, { recursive: true, force: true }),
   };
+}
+
+/** report.json as a test init printed it on the console (`RAMBOOT-REPORT {...}`). */
+export function consoleReport(output: string): Record<string, any> {
+  const line = /^RAMBOOT-REPORT (.*)$/m.exec(output);
+  assert.ok(line, `no report:\n${output.slice(-3000)}`);
+  return JSON.parse(line[1]!);
 }

@@ -14,14 +14,10 @@ import { parseInitMarkers } from '../../src/lab/demo-root.ts';
 import { OVMF_CODE } from '../../src/lab/pxe-lab/guest.ts';
 import { listNamespaces } from '../../src/lab/pxe-lab/netns.ts';
 import { labMac, startLab, type Lab } from '../../src/lab/pxe-lab/run-lab.ts';
-import { skipWithout } from '../support/require-tool.ts';
-import { buildSet, skip as skipQemu, type BuiltSet } from './image-set.ts';
+import { buildSet, type BuiltSet } from './image-set.ts';
+import { skipLab } from './lab-skip.ts';
 
-const skip =
-  skipQemu ||
-  skipWithout('dnsmasq', ['--version'], 'apt-get install dnsmasq-base') ||
-  skipWithout('nginx', ['-v'], 'apt-get install nginx-light') ||
-  (process.getuid?.() === 0 || process.env.CI === 'true' ? false : 'needs root (network namespace, bridge, taps)');
+const skip = skipLab;
 
 const skipWithoutOvmf = existsSync(OVMF_CODE) || process.env.CI === 'true' ? false : `${OVMF_CODE} missing (apt-get install ovmf)`;
 const BOOT_MS = 240_000;

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compressToFile, COMPRESSIONS, checkLevel, DEFAULT_LEVEL } from '../../src/compress/codecs.ts';
+import { compressToFile, COMPRESSIONS, checkLevel, DEFAULT_LEVEL, toolArgs } from '../../src/compress/codecs.ts';
 import { detectFormat } from '../../src/compress/magic.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ramboot-codec-'));
@@ -42,6 +42,25 @@ test('same input gives the same bytes (zstd with threads, xz)', async () => {
     }
     assert.ok(readFileSync(outs[0]!).equals(readFileSync(outs[1]!)));
   }
+});
+
+test('zstd: the same bytes whatever the thread count, over input of several 2 MiB jobs, in one frame', () => {
+  // 6 MiB that compresses like an initrd (repeats at a distance, not one repeated phrase), so the
+  // multithreaded mode really cuts it into jobs: the output must not depend on the core count.
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 2654435761) >>> 24;
+  const input = Buffer.concat(Array.from({ length: 96 }, (_, k) => (k % 3 === 0 ? chunk.subarray(k % 7) : chunk)));
+  const args = toolArgs('zstd', DEFAULT_LEVEL.zstd);
+  assert.ok(args.includes('-T0'), 'the build compresses with every core');
+  const outputs = ['-T1', '-T2', '-T4', '-T0'].map((threads) =>
+    execFileSync('zstd', args.map((a) => (a === '-T0' ? threads : a)), { input, maxBuffer: 1 << 26 }),
+  );
+  for (const out of outputs.slice(1)) assert.ok(out.equals(outputs[0]!), 'zstd output changed with the thread count');
+  const file = join(dir, 'jobs.zst');
+  writeFileSync(file, outputs[0]!);
+  const frames = execFileSync('zstd', ['-lv', file], { encoding: 'utf8' }).match(/# Zstandard Frames: (\d+)/)?.[1];
+  assert.equal(frames, '1', 'the kernel unpacks one cpio from one zstd frame');
+  assert.ok(execFileSync('zstd', ['-dc'], { input: outputs[0], maxBuffer: 1 << 26 }).equals(input));
 });
 
 test('levels out of range are usage errors with the range', () => {

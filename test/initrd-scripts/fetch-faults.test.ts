@@ -4,16 +4,19 @@
 // `ramboot: error:` line that honours initrddebug, never in a dead PID 1 or a 900 s hang.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Sandbox, errorLines } from './harness.ts';
 
 const sandboxes: Sandbox[] = [];
 after(() => sandboxes.forEach((s) => s.cleanup()));
+const IMAGE = 'hsqs pretend squashfs image\n';
+/** The initrd has IMAGE's sha256 baked in: the fetch stage ends with the check. */
 function sandbox(cmdline: string): Sandbox {
-  const sb = new Sandbox({ cmdline, memAvailableKiB: 900_000, conf: { facts: { KVER: '6.1.0-test', ROOTSIZE: '', VERSION: 't' } } });
+  const sha = createHash('sha256').update(IMAGE).digest('hex');
+  const sb = new Sandbox({ cmdline, memAvailableKiB: 900_000, conf: { baked: { rootsha256: sha }, facts: { KVER: '6.1.0-test', ROOTSIZE: '', VERSION: 't' } } });
   sandboxes.push(sb);
   return sb;
 }
-const IMAGE = 'hsqs pretend squashfs image\n';
 const FETCH = 'ram_stage_setup; ram_stage_fetch; echo "url=$RAM_IMAGE_URL"';
 const IMG = '$P/run/ramboot/image/rootfs.squashfs';
 
@@ -48,9 +51,9 @@ test('fetch: a bad Content-Length on one mirror moves on to the next', () => {
     'wget',
     `spider=; out=
 while [ $# -gt 1 ]; do case $1 in -O) out=$2 ;; --spider) spider=1 ;; esac; shift; done
-case $1 in *odd*) len=08 ;; *) len=4 ;; esac
+case $1 in *odd*) len=08 ;; *) len=${IMAGE.length} ;; esac
 [ -z "$spider" ] || { printf '  Content-Length: %s\\n' "$len" >&2; exit 0; }
-printf 'hsqs' >"$out"`,
+printf '${IMAGE.replaceAll('\n', '\\n')}' >"$out"`,
   );
   const r = sb.run(FETCH);
   assert.equal(r.status, 0, r.output);
@@ -98,24 +101,28 @@ test('fetch: a transfer that stops without closing is stopped after fetch_stall=
   assert.equal(sb.read('run/ramboot/image/rootfs.squashfs'), IMAGE);
   assert.deepEqual(sb.callLines('wget'), [
     'wget -q -S --spider http://slow.example/img',
-    `wget -q -c -O ${IMG} http://slow.example/img`,
+    // The first GET is fresh (hashed as it is written); the retry resumes the partial file.
+    `wget -q -O ${IMG} http://slow.example/img`,
     `wget -q -c -O ${IMG} http://slow.example/img`,
   ]);
   assert.match(r.stdout, /^ramboot: warning: fetch: http:\/\/slow\.example\/img: stalled: no data for 1s at byte 20 of 28 \(fetch_stall=1\); try 2 of 4 in 1s$/m);
+  // Bytes 0-19 went by in the stalled try: the resumed image is hashed once, whole, at the end.
+  assert.match(r.stdout, /^ramboot: verify: sha256 [0-9a-f]{64} matches \(hashed after the download, \d+\.\d\ds\)$/m);
 });
 
 test('fetch: a server that never answers ends in one error line within the bound, not in a hang', () => {
-  const sb = sandbox('rooturl=http://mute.example/img fetch_stall=1 initrddebug=y');
+  const sb = sandbox('rooturl=http://mute.example/img fetch_stall=1 fetch_tries=2 initrddebug=y');
   sb.stub('wget', 'exec /bin/busybox sleep 8 </dev/null >/dev/null 2>&1');
   const started = Date.now();
-  const r = sb.run(FETCH, { RAM_FETCH_TRIES: '2' });
+  const r = sb.run(FETCH);
   assert.equal(r.status, 1, r.output);
   assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
   assert.deepEqual(errorLines(r.output), ['ramboot: error: cannot download the root image: http://mute.example/img: stalled: no data for 1s at byte 0 (fetch_stall=1)']);
   assert.deepEqual(sb.callLines('wget'), [
     'wget -q -S --spider http://mute.example/img',
-    `wget -q -c -O ${IMG} http://mute.example/img`,
-    `wget -q -c -O ${IMG} http://mute.example/img`,
+    // Nothing arrived, so there is nothing to resume: each try is a fresh one.
+    `wget -q -O ${IMG} http://mute.example/img`,
+    `wget -q -O ${IMG} http://mute.example/img`,
   ]);
   assert.deepEqual(sb.callLines('setsid'), ['setsid cttyhack sh -i'], 'initrddebug: the debug shell opens after the error');
   assert.equal(sb.exists('run/ramboot/image/rootfs.squashfs'), false, 'no partial image is left');

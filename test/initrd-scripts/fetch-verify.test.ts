@@ -7,13 +7,15 @@ import { Sandbox, errorLines } from './harness.ts';
 
 const sandboxes: Sandbox[] = [];
 after(() => sandboxes.forEach((s) => s.cleanup()));
-function sandbox(cmdline: string, rootSize = ''): Sandbox {
-  const sb = new Sandbox({ cmdline, memAvailableKiB: 900_000, conf: { facts: { KVER: '6.1.0-test', ROOTSIZE: rootSize, VERSION: 't' } } });
+const IMAGE = 'hsqs pretend squashfs image\n';
+const SHA = createHash('sha256').update(IMAGE).digest('hex');
+/** A sandbox whose initrd has IMAGE's sha256 baked in, as `ramboot build` makes it: the fetch
+ * stage ends with the check (lib/verify.sh, ram_verify_root). */
+function sandbox(cmdline: string, rootSize = '', pin: string | undefined = SHA): Sandbox {
+  const sb = new Sandbox({ cmdline, memAvailableKiB: 900_000, conf: { ...(pin ? { baked: { rootsha256: pin } } : {}), facts: { KVER: '6.1.0-test', ROOTSIZE: rootSize, VERSION: 't' } } });
   sandboxes.push(sb);
   return sb;
 }
-const IMAGE = 'hsqs pretend squashfs image\n';
-const SHA = createHash('sha256').update(IMAGE).digest('hex');
 const FETCH = 'ram_stage_setup; ram_stage_fetch; echo "url=$RAM_IMAGE_URL"';
 const IMG = '$P/run/ramboot/image/rootfs.squashfs';
 
@@ -42,7 +44,7 @@ test('fetch: the first mirror fails, the second is used; the tmpfs is capped, th
   assert.deepEqual(sb.callLines('wget'), [
     'wget -q -S --spider http://bad.example/rootfs.squashfs',
     'wget -q -S --spider http://good.example/rootfs.squashfs',
-    `wget -q -c -O ${IMG} http://good.example/rootfs.squashfs`,
+    `wget -q -O ${IMG} http://good.example/rootfs.squashfs`,
   ]);
   assert.deepEqual(sb.callLines('mount').slice(4), [
     // 900000 kB available minus the 64 MiB reserve and the 32 MiB minimal overlay
@@ -56,22 +58,22 @@ test('fetch: the first mirror fails, the second is used; the tmpfs is capped, th
 });
 
 test('fetch: when every mirror fails, one error line gives each URL with its cause', () => {
-  const sb = sandbox('fetch=http://bad.example/a,ftp://x/b,http://nohost.example/d,http://down.example/c');
+  const sb = sandbox('fetch=http://bad.example/a,ftp://x/b,http://nohost.example/d,http://down.example/c fetch_tries=2');
   fakeWget(sb);
-  const r = sb.run(FETCH, { RAM_FETCH_TRIES: '2' });
+  const r = sb.run(FETCH);
   assert.equal(r.status, 1);
   assert.equal(r.output.split('\n').filter((l) => l.includes('trying the next mirror')).length, 3, 'a warning per mirror that has a next one');
   assert.deepEqual(errorLines(r.output), [
     "ramboot: error: cannot download the root image: http://bad.example/a: HTTP 404 Not Found; ftp://x/b: not an http://, https://, tftp:// or dev:// URL; http://nohost.example/d: DNS: cannot resolve 'nohost.example' (wrong host name, or no DNS server from DHCP?); http://down.example/c: connection refused (no server listening on that host and port?)",
   ]);
-  // 404 and DNS are not retried; a refused connection is, once (RAM_FETCH_TRIES=2), after 1 s.
+  // 404 and DNS are not retried; a refused connection is, once (fetch_tries=2), after 1 s.
   assert.deepEqual(sb.callLines('wget', 'sleep').filter((l) => !l.startsWith('sleep 0.')), [
     'wget -q -S --spider http://bad.example/a',
     'wget -q -S --spider http://nohost.example/d',
     'wget -q -S --spider http://down.example/c',
-    `wget -q -c -O ${IMG} http://down.example/c`,
+    `wget -q -O ${IMG} http://down.example/c`,
     'sleep 1',
-    `wget -q -c -O ${IMG} http://down.example/c`,
+    `wget -q -O ${IMG} http://down.example/c`,
   ]);
   assert.match(r.stdout, /^ramboot: warning: fetch: http:\/\/down\.example\/c: connection refused \(no server listening on that host and port\?\); try 2 of 2 in 1s$/m);
   assert.equal(sb.exists('run/ramboot/image/rootfs.squashfs'), false, 'no partial image is left');
@@ -86,17 +88,23 @@ have=0; [ -f "$out" ] && have=$(stat -c %s "$out")
 printf '${IMAGE.replaceAll('\n', '\\n')}' | dd bs=1 skip=$have count=5 2>/dev/null >>"$out"
 [ $((have + 5)) -ge ${IMAGE.length} ] && exit 0
 echo "wget: connection closed prematurely" >&2; exit 1`;
-  const ok = sandbox('rooturl=http://cut.example/img');
+  const ok = sandbox('rooturl=http://cut.example/img fetch_tries=6');
   ok.stub('wget', cutter);
-  const r = ok.run(FETCH, { RAM_FETCH_TRIES: '6' });
+  const r = ok.run(FETCH);
   assert.equal(r.status, 0, r.output);
   assert.equal(ok.read('run/ramboot/image/rootfs.squashfs'), IMAGE);
+  // The first GET is fresh (hashed as it is written); every later one resumes the partial file.
+  assert.deepEqual(ok.callLines('wget').filter((l) => !l.includes('--spider')), [
+    `wget -q -O ${IMG} http://cut.example/img`,
+    ...Array(5).fill(`wget -q -c -O ${IMG} http://cut.example/img`),
+  ]);
+  assert.match(r.stdout, /^ramboot: verify: sha256 [0-9a-f]{64} matches \(hashed after the download, \d+\.\d\ds\)$/m);
   assert.deepEqual(ok.callLines('sleep').filter((l) => !l.startsWith('sleep 0.')), ['sleep 1', 'sleep 2', 'sleep 4', 'sleep 8', 'sleep 16']);
   assert.match(r.stdout, /^ramboot: warning: fetch: http:\/\/cut\.example\/img: short read: the server closed the connection at byte 5 of 28; try 2 of 6 in 1s$/m);
 
-  const fail = sandbox('rooturl=http://cut.example/img');
+  const fail = sandbox('rooturl=http://cut.example/img fetch_tries=3');
   fail.stub('wget', cutter);
-  const f = fail.run(FETCH, { RAM_FETCH_TRIES: '3' });
+  const f = fail.run(FETCH);
   assert.equal(f.status, 1);
   assert.deepEqual(errorLines(f.output), ['ramboot: error: cannot download the root image: http://cut.example/img: short read: the server closed the connection at byte 15 of 28']);
   assert.equal(fail.exists('run/ramboot/image/rootfs.squashfs'), false, 'the partial file is removed');
@@ -151,9 +159,9 @@ test('fetch: an empty download counts as a failure', () => {
 });
 
 test('fetch: tftp://host:port/path runs busybox tftp with the file name and big blocks, retrying timeouts', () => {
-  const sb = sandbox('rooturl=tftp://10.0.2.2:6969/images/rootfs.squashfs,tftp://10.0.2.2/rootfs.squashfs');
-  sb.stub('tftp', 'while [ $# -gt 2 ]; do [ "$1" = -l ] && out=$2; shift; done; [ "$2" = 69 ] || { echo partial >"$out"; echo "tftp: timeout" >&2; exit 1; }; echo image >"$out"');
-  const r = sb.run(FETCH, { RAM_FETCH_TRIES: '2' });
+  const sb = sandbox('rooturl=tftp://10.0.2.2:6969/images/rootfs.squashfs,tftp://10.0.2.2/rootfs.squashfs fetch_tries=2');
+  sb.stub('tftp', `while [ $# -gt 2 ]; do [ "$1" = -l ] && out=$2; shift; done; [ "$2" = 69 ] || { echo partial >"$out"; echo "tftp: timeout" >&2; exit 1; }; printf '${IMAGE.replaceAll('\n', '\\n')}' >"$out"`);
+  const r = sb.run(FETCH);
   assert.equal(r.status, 0, r.output);
   assert.deepEqual(sb.callLines('tftp'), [
     `tftp -g -b 1468 -r images/rootfs.squashfs -l ${IMG} 10.0.2.2 6969`,
@@ -161,7 +169,8 @@ test('fetch: tftp://host:port/path runs busybox tftp with the file name and big 
     `tftp -g -b 1468 -r rootfs.squashfs -l ${IMG} 10.0.2.2 69`,
   ]);
   assert.match(r.stdout, /warning: fetch: tftp:\/\/10\.0\.2\.2:6969\/images\/rootfs\.squashfs: tftp: timeout; trying the next mirror/);
-  assert.equal(sb.read('run/ramboot/image/rootfs.squashfs'), 'image\n');
+  assert.equal(sb.read('run/ramboot/image/rootfs.squashfs'), IMAGE);
+  assert.match(r.stdout, new RegExp(`^ramboot: verify: sha256 ${SHA} matches \\(hashed while it arrived\\)$`, 'm'), 'tftp is hashed as it arrives');
 });
 
 test('fetch: a relative rooturl resolves against the DHCP boot file, or the next-server', () => {
@@ -209,7 +218,7 @@ test('fetch: a Content-Length bigger than the free RAM stops before the GET', ()
 });
 
 test('fetch: with no rooturl= an image built into the initrd (--embed) is used in place', () => {
-  const sb = new Sandbox({ cmdline: '', conf: { facts: { KVER: '6.1.0-test', ROOTSIZE: String(IMAGE.length), EMBEDDED: '/rootfs.squashfs', VERSION: 't' } } });
+  const sb = new Sandbox({ cmdline: '', conf: { baked: { rootsha256: SHA }, facts: { KVER: '6.1.0-test', ROOTSIZE: String(IMAGE.length), EMBEDDED: '/rootfs.squashfs', VERSION: 't' } } });
   sandboxes.push(sb);
   sb.write('rootfs.squashfs', IMAGE);
   fakeWget(sb);
@@ -227,7 +236,7 @@ test('fetch: no rooturl= says how to give one', () => {
   assert.deepEqual(errorLines(r.output), ['ramboot: error: no rooturl= on the kernel command line (e.g. rooturl=http://SERVER/rootfs.squashfs)']);
 });
 
-const VERIFY = `ram_stage_setup; RAM_IMAGE_URL=http://h/rootfs.squashfs; RAM_IMAGE="$RAM_PREFIX/img"; ram_stage_verify`;
+const VERIFY = `ram_stage_setup; RAM_IMAGE_URL=http://h/rootfs.squashfs; RAM_IMAGE="$RAM_PREFIX/img"; ram_verify_root`;
 
 test('verify: a checksum mismatch refuses the image with got and expected', () => {
   const wrong = '0'.repeat(64);
@@ -246,7 +255,7 @@ test('verify: the right checksum passes, in either case of hex', () => {
     sb.write('img', IMAGE);
     const r = sb.run(VERIFY);
     assert.equal(r.status, 0, r.output);
-    assert.match(r.stdout, new RegExp(`^ramboot: verify: sha256 ${SHA} matches$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^ramboot: verify: sha256 ${SHA} matches \\(hashed after the download, \\d+\\.\\d\\ds\\)$`, 'm'));
   }
 });
 
@@ -269,7 +278,7 @@ test('verify: rootsha256=off boots the image unchecked, with a loud warning and 
 });
 
 test('verify: with no pin at all (built without one, none given) the boot stops: it fails closed', () => {
-  const sb = sandbox('initrddebug=verify');
+  const sb = sandbox('initrddebug=verify', '', '');
   sb.write('img', IMAGE);
   const r = sb.run(VERIFY);
   assert.equal(r.status, 1, r.output);

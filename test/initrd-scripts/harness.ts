@@ -37,7 +37,7 @@ const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
 
 /** Stubbed in every sandbox: each would change the host. */
-const HOST_CHANGING = ['mount', 'umount', 'modprobe', 'ip', 'hostname', 'swapon', 'switch_root', 'setsid', 'udhcpc', 'wget', 'tftp'];
+const HOST_CHANGING = ['mount', 'umount', 'modprobe', 'ip', 'hostname', 'swapon', 'switch_root', 'setsid', 'udhcpc', 'wget', 'tftp', 'nc'];
 
 export interface SandboxOptions {
   cmdline?: string;

@@ -11,10 +11,12 @@ after(() => sandboxes.forEach((s) => s.cleanup()));
 
 const TGZ = 'pretend gzip tar\n';
 const TGZ_SHA = createHash('sha256').update(TGZ).digest('hex');
+/** The root image the fake wget serves, whose sha256 the initrd has baked in. */
+const ROOT_SHA = createHash('sha256').update('hsqs http://h/rootfs.squashfs\n').digest('hex');
 
 /** wget writes `hsqs ...` for *.squashfs / *.sqfs, TGZ for anything else; 404 for `bad` URLs. */
 function sandbox(cmdline: string): Sandbox {
-  const sb = new Sandbox({ cmdline, memAvailableKiB: 900_000 });
+  const sb = new Sandbox({ cmdline, memAvailableKiB: 900_000, conf: { baked: { rootsha256: ROOT_SHA }, facts: { KVER: '6.1.0-test', VERSION: 't' } } });
   sandboxes.push(sb);
   sb.stub(
     'wget',
@@ -38,9 +40,9 @@ test('overlays=: a tar.gz and a squashfs, fetched in order, stacked with the las
   const r = sb.run(BOOT);
   assert.equal(r.status, 0, r.output);
   assert.deepEqual(sb.callLines('wget').filter((l) => !l.includes('--spider')), [
-    'wget -q -c -O $P/run/ramboot/image/rootfs.squashfs http://h/rootfs.squashfs',
-    `wget -q -c -O ${L}/1 http://h/a.tar.gz`,
-    `wget -q -c -O ${L}/2 http://h/b.squashfs`,
+    'wget -q -O $P/run/ramboot/image/rootfs.squashfs http://h/rootfs.squashfs',
+    `wget -q -O ${L}/1 http://h/a.tar.gz`,
+    `wget -q -O ${L}/2 http://h/b.squashfs`,
   ]);
   assert.deepEqual(sb.callLines('tar'), [`tar -xzf ${L}/1 -C ${L}/1.d`]);
   const mounts = sb.callLines('mount');

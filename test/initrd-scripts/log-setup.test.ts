@@ -40,7 +40,7 @@ test('an unknown initrddebug value is an error that still opens the shell it ask
   const sb = sandbox({ cmdline: 'initrddebug=fecth' });
   const r = sb.run('ram_stage_setup; echo "went on"');
   assert.equal(r.status, 1, r.output);
-  assert.deepEqual(errorLines(r.output), ['ramboot: error: initrddebug=fecth: use one of y n modules net fetch verify zram mount fixups switch']);
+  assert.deepEqual(errorLines(r.output), ['ramboot: error: initrddebug=fecth: use one of y n ssh modules net fetch verify zram mount fixups switch']);
   assert.doesNotMatch(r.stdout, /went on/);
   assert.equal(sb.calls('setsid').length, 1);
 });

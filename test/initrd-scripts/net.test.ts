@@ -56,7 +56,7 @@ test('static ip= naming a NIC that never appears: error lists the NICs there are
   const r = sb.run(NET, FAST);
   assert.equal(r.status, 1);
   assert.deepEqual(errorLines(r.output), [
-    "ramboot: error: net: no network interface named eth9 after 0.20s (there are: eth0 lo; is the NIC's driver in the initrd?)",
+    "ramboot: error: net: no network interface named eth9 after 0.20s (there are: eth0 lo; is the NIC's driver in the initrd? ramboot initrd --explain lists them; Mellanox ConnectX needs --hook mellanox)",
   ]);
 });
 
@@ -74,7 +74,7 @@ test('ip=dhcp: udhcpc on every NIC (not lo or bridges), the first lease is appli
   sb.nic('eth1');
   sb.write('sys/class/net/lo/operstate', 'unknown\n');
   sb.write('sys/class/net/br0/operstate', 'up\n');
-  fakeUdhcpc(sb, { eth1: { ip: '192.168.7.20', mask: '24', router: '192.168.7.1 192.168.7.254', dns: '192.168.7.2  192.168.7.3', domain: 'lab.example', hostname: 'node7', mtu: '9000' } });
+  fakeUdhcpc(sb, { eth1: { ip: '192.168.7.20', mask: '24', router: '192.168.7.1 192.168.7.254', dns: '192.168.7.2  192.168.7.3', domain: 'lab.example', hostname: 'node7', mtu: '9000', lease: '86400' } });
   const r = sb.run(`${NET}; echo "nics=$RAM_NICS"`, { ...LEASE, RAM_AWAIT_FAILURES: '1' });
   assert.equal(r.status, 0, r.output);
   const udhcpc = sb.callLines('udhcpc');
@@ -86,7 +86,8 @@ test('ip=dhcp: udhcpc on every NIC (not lo or bridges), the first lease is appli
   assert.ok(ip.includes('ip link set dev eth0 up') && ip.includes('ip link set dev eth1 up'), ip.join('\n'));
   assert.deepEqual(ip.filter((l) => !l.endsWith(' up')), [
     'ip link set dev eth1 mtu 9000',
-    'ip addr add 192.168.7.20/24 dev eth1',
+    // The lease's lifetime: the root's DHCP client (NetworkManager) sees a dynamic address to renew.
+    'ip addr add 192.168.7.20/24 dev eth1 valid_lft 86400 preferred_lft 86400',
     'ip route add default via 192.168.7.1 dev eth1',
   ]);
   assert.deepEqual(sb.callLines('hostname'), ['hostname node7']);
@@ -121,10 +122,12 @@ test('ip=:::::eth1:dhcp runs DHCP on that NIC only', () => {
 test('a lease is data, never code: odd hostnames and DNS are dropped, a bad address stops the boot', () => {
   let sb = sandbox('ip=dhcp');
   sb.nic('eth0');
-  fakeUdhcpc(sb, { eth0: { ip: '192.168.7.20', mask: '24', hostname: 'x;reboot', dns: '$(reboot)', domain: '`id`' } });
+  fakeUdhcpc(sb, { eth0: { ip: '192.168.7.20', mask: '24', hostname: 'x;reboot', dns: '$(reboot)', domain: '`id`', lease: '08' } });
   let r = sb.run(NET, LEASE);
   assert.equal(r.status, 0, r.output);
   assert.deepEqual(sb.calls('hostname'), []);
+  // A lease time that is not a plain number (08 would be octal to the shell) gives no lifetime.
+  assert.deepEqual(sb.callLines('ip').filter((l) => l.startsWith('ip addr')), ['ip addr add 192.168.7.20/24 dev eth0']);
   assert.equal(sb.exists('etc/resolv.conf'), false);
   sb = sandbox('ip=dhcp');
   sb.nic('eth0');

@@ -128,7 +128,22 @@ test('fixups: ifupdown fragment for unconfigured NICs, networkd file, resolv.con
   );
   assert.equal(sb.read('newroot/etc/resolv.conf'), '# Written by ramboot from the dhcp setup of eth0.\nsearch lab\nnameserver 10.0.2.3\n');
   assert.equal(sb.read('newroot/etc/hostname'), 'node1\n');
-  assert.match(r.stdout, /^ramboot: fixups: \/etc\/network\/interfaces\.d\/ramboot, \/etc\/systemd\/network\/10-ramboot-boot\.network, \/etc\/systemd\/network\/90-ramboot-dhcp\.network, \/etc\/resolv\.conf, \/etc\/hostname$/m);
+  // The boot NIC is the only auto one: ifupdown-pre's udevadm settle has nothing to wait for.
+  assert.equal(readlinkSync(sb.path('newroot/etc/systemd/system/ifupdown-pre.service')), '/dev/null');
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ifupdown-pre\.service -> \/dev\/null, \/etc\/network\/interfaces\.d\/ramboot, \/etc\/systemd\/network\/10-ramboot-boot\.network, \/etc\/systemd\/network\/90-ramboot-dhcp\.network, \/etc\/resolv\.conf, \/etc\/hostname$/m);
+});
+
+test('fixups: ifupdown-pre.service (udevadm settle) is kept when the image has auto NICs of its own or its own unit', () => {
+  const own = sandbox();
+  own.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n');
+  own.write('newroot/etc/network/interfaces.d/lab', 'auto eth1\niface eth1 inet static\n');
+  assert.equal(own.run(FIXUPS).status, 0);
+  assert.equal(own.exists('newroot/etc/systemd/system/ifupdown-pre.service'), false, 'eth1 may still be appearing: ifup -a needs the settle');
+  const unit = sandbox();
+  unit.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\n');
+  unit.write('newroot/etc/systemd/system/ifupdown-pre.service', '[Service]\n');
+  assert.equal(unit.run(FIXUPS).status, 0);
+  assert.equal(unit.read('newroot/etc/systemd/system/ifupdown-pre.service'), '[Service]\n');
 });
 
 test('fixups: after DHCP the boot NIC is auto (networking.service starts dhclient on it), the others allow-hotplug', () => {
@@ -238,7 +253,7 @@ test('fixups: with ip=off there is nothing to write', () => {
   assert.equal(sb.exists('newroot/etc/systemd/network'), false);
 });
 
-test('fixups: a root with sshd and no host keys gets a drop-in that makes them before sshd -t', () => {
+test('fixups: a root with sshd and no host keys gets a unit that makes them early and a drop-in ordering sshd after it', () => {
   const FIX = 'ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot RAM_NET_IFACE=; ram_stage_fixups';
   const sb = sandbox();
   mkdirSync(sb.path('newroot/usr/sbin'), { recursive: true });
@@ -249,10 +264,15 @@ test('fixups: a root with sshd and no host keys gets a drop-in that makes them b
   const r = sb.run(FIX);
   assert.equal(r.status, 0, r.output);
   assert.equal(
-    sb.read('newroot/etc/systemd/system/ssh.service.d/ramboot-host-keys.conf'),
-    '# Written by ramboot at boot: the image has no host keys, so each boot makes its own.\n[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n',
+    sb.read('newroot/etc/systemd/system/ramboot-ssh-host-keys.service'),
+    '# Written by ramboot at boot: the image has no host keys, so each boot makes its own.\n[Unit]\nDescription=ssh host keys for this boot\n\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n',
+    'default dependencies: it starts at basic.target, not after network.target as sshd does',
   );
-  assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ssh\.service\.d\/ramboot-host-keys\.conf$/m);
+  assert.equal(
+    sb.read('newroot/etc/systemd/system/ssh.service.d/ramboot-host-keys.conf'),
+    '# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes.\n[Unit]\nWants=ramboot-ssh-host-keys.service\nAfter=ramboot-ssh-host-keys.service\n',
+  );
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ramboot-ssh-host-keys\.service, \/etc\/systemd\/system\/ssh\.service\.d\/ramboot-host-keys\.conf$/m);
 
   // Keys already in the image (a deliberate choice): left alone.
   const keyed = sandbox();

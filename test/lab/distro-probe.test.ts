@@ -7,8 +7,10 @@ import { parseProbe, probeSerialArgs, renderProbeScript, renderProbeUnit } from 
 import { skipWithout } from '../support/require-tool.ts';
 
 test('the reporter script passes shellcheck -s sh', { skip: skipWithout('shellcheck', ['--version'], 'run scripts/setup.sh') }, () => {
-  const r = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: renderProbeScript(), encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stdout);
+  for (const analyze of [false, true]) {
+    const r = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: renderProbeScript({ analyze }), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout);
+  }
 });
 
 test('the unit is Type=simple (is-system-running --wait must not wait for it) and reports on ttyS1, where no getty hangs it up', () => {

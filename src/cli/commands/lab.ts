@@ -26,12 +26,17 @@ export const labCommand = new Command('lab')
   .addOption(new Option('--clients <n>', 'guests booted at once').argParser(parseInteger).default(1))
   .addOption(new Option('--firmware <kind>', 'guest firmware: bios (SeaBIOS) or uefi (OVMF); the NIC\'s iPXE ROM boots either way').choices(['bios', 'uefi'] as const).default('bios' as const))
   .option('--append <words>', 'extra kernel command line words, written into boot.ipxe')
+  .option('--ipv6', 'IPv6 too: router advertisements (SLAAC) and DHCPv6 for fd77::/64, nginx on [::], a DNS server with boot6.lab (AAAA only); guests boot with ip=dhcp,auto6 rooturl=http://boot6.lab/rootfs.squashfs')
+  .option('--proxy', 'a forward proxy (tinyproxy) on 10.77.0.1:3128 and the set at 10.77.1.1, which guests reach only through it; guests boot with proxy=http://10.77.0.1:3128 rooturl=http://10.77.1.1/rootfs.squashfs')
+  .option('--bond', 'a second NIC per guest on the lab bridge and bond=bond0:eth0,eth1:mode=active-backup,miimon=100 (build the set with --hook bonding)')
+  .addOption(new Option('--vlan <id>', 'boot over 802.1Q VLAN <id>: a second NIC per guest wired to a peer guest that serves DHCP and the rootfs only on that VLAN; guests boot with vlan=eth1.<id>:eth1 (build the set with --hook vlan)').argParser(parseInteger))
   .option('--extra-nic', 'give each guest a second, isolated NIC ahead of the boot NIC (BOOTIF= must pick the right one)')
   .option('--until <regex>', 'stop once every guest\'s console matched this (default: when every guest powered off)')
   .addOption(new Option('--timeout <seconds>', 'give up after this long').argParser(parseInteger).default(600))
   .option('--keep', 'leave the lab running and print how to attach; Ctrl-C removes it')
   .action(async (opts) => {
     if (opts.clients < 1 || opts.clients > 16) throw new RambootError('usage', `--clients ${opts.clients} is out of range`, 'give 1 to 16');
+    if (opts.vlan !== undefined && (opts.vlan < 1 || opts.vlan > 4094)) throw new RambootError('usage', `--vlan ${opts.vlan} is not a VLAN id`, 'give 1 to 4094');
     let starting: Promise<Lab> | undefined;
     let exiting = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -51,6 +56,10 @@ export const labCommand = new Command('lab')
       firmware: opts.firmware,
       ...(opts.append !== undefined ? { append: opts.append } : {}),
       ...(opts.extraNic ? { extraNic: true } : {}),
+      ...(opts.ipv6 ? { ipv6: true } : {}),
+      ...(opts.proxy ? { proxy: true } : {}),
+      ...(opts.bond ? { bond: true } : {}),
+      ...(opts.vlan !== undefined ? { vlan: opts.vlan } : {}),
       onOutput: prefixer(),
     });
     const lab = await starting.catch((error: unknown) => {
@@ -64,7 +73,7 @@ export const labCommand = new Command('lab')
           [
             `ramboot lab: running; attach with: ip netns exec ${lab.namespace} sh   (the server is ${lab.baseUrl})`,
             `ramboot lab: configs: ${lab.stateDir}/dnsmasq.conf, ${lab.stateDir}/nginx-ramboot.conf, ${lab.stateDir}/www/boot.ipxe`,
-            `ramboot lab: logs: ${lab.dnsmasqLog}, ${lab.accessLog}; Ctrl-C removes everything`,
+            `ramboot lab: logs: ${[lab.dnsmasqLog, lab.accessLog, lab.dnsLog, lab.proxyLog].filter(Boolean).join(', ')}; Ctrl-C removes everything`,
             '',
           ].join('\n'),
         );

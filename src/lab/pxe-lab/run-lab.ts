@@ -13,6 +13,10 @@ import { CONFIG_FILES, renderSetConfig } from '../../netboot/set-configs.js';
 import { createLabNetwork, labNamespaceName, removeStaleLabNamespaces, LAB_BRIDGE, LAB_SERVER_IP, LAB_SUBNET, type LabNetwork } from './netns.js';
 import { startDnsmasq, startNginx, type LabServer } from './servers.js';
 import { OVMF_CODE, OVMF_VARS, startLabGuest, type GuestNic, type LabGuest } from './guest.js';
+import { addLabIpv6, startLabDns, LAB_NAME6, LAB_RANGE6, LAB_SERVER_IP6 } from './lab-ipv6.js';
+import { addOriginAddress, startLabProxy, LAB_ORIGIN_IP, LAB_PROXY_URL } from './lab-proxy.js';
+import { bondTap, LAB_BOND_PARAM } from './lab-bond.js';
+import { startVlanPeer, vlanWords, LAB_VLAN_PORT } from './lab-vlan.js';
 
 export interface LabOptions {
   setDir: string;
@@ -25,6 +29,14 @@ export interface LabOptions {
   /** Guest firmware, default 'bios' (SeaBIOS); 'uefi' is OVMF. Either way the NIC's iPXE ROM does the PXE boot. */
   firmware?: 'bios' | 'uefi';
   memoryMiB?: number;
+  /** IPv6 on the lab network (lab-ipv6.ts); guests boot with ip=dhcp,auto6 and fetch by an AAAA-only name unless --append says otherwise. */
+  ipv6?: boolean;
+  /** A forward proxy, and the set at an origin address only it reaches (lab-proxy.ts); guests boot with proxy= and that origin. */
+  proxy?: boolean;
+  /** A second NIC per guest on the bridge and bond= over both (lab-bond.ts); the set needs --hook bonding. */
+  bond?: boolean;
+  /** A VLAN with this id (1..4094) on a second NIC per guest, served by a peer guest (lab-vlan.ts); the set needs --hook vlan. */
+  vlan?: number;
   onOutput?: (guest: string, text: string) => void;
 }
 
@@ -36,6 +48,12 @@ export interface Lab {
   /** nginx's access log (format `ramboot` of the generated config). */
   accessLog: string;
   dnsmasqLog: string;
+  /** --vlan: the guest that serves the VLAN (not in guests: it never powers off). */
+  vlanPeer?: LabGuest;
+  /** --ipv6: the lab DNS server's query log. */
+  dnsLog?: string;
+  /** --proxy: tinyproxy's log. */
+  proxyLog?: string;
   /** Stop everything and delete the namespace and the state directory. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -64,10 +82,13 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const servers: LabServer[] = [];
   const guests: LabGuest[] = [];
   let net: LabNetwork | undefined;
+  let dnsLog: string | undefined;
+  let vlanPeer: LabGuest | undefined;
+  let proxyLog: string | undefined;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await Promise.all(guests.map((g) => g.stop()));
+      await Promise.all([...guests, ...(vlanPeer ? [vlanPeer] : [])].map((g) => g.stop()));
       await Promise.all(servers.map((s) => s.stop()));
       await net?.destroy();
       await rm(stateDir, { recursive: true, force: true });
@@ -78,9 +99,17 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     await mkdir(www);
     const present = new Set(await readdir(setDir));
     for (const f of SET_FILES) if (present.has(f)) symlinkSync(join(setDir, f), join(www, f));
-    // console=ttyS0: the lab reads each guest on its serial port.
-    const append = `console=ttyS0 ${opts.append ?? ''}`.trim();
-    const common = { setDir, baseUrl, webRoot: www, tftpRoot: www, accessLog, dnsmasqLog, append };
+    // console=ttyS0: the lab reads each guest on its serial port. --ipv6 and --proxy words
+    // come before --append's, so the user's words win.
+    const labWords = [
+      ...(opts.ipv6 ? ['ip=dhcp,auto6', `rooturl=http://${LAB_NAME6}/rootfs.squashfs`] : []),
+      ...(opts.proxy ? [`proxy=${LAB_PROXY_URL}`, `rooturl=http://${LAB_ORIGIN_IP}/rootfs.squashfs`] : []),
+      ...(opts.bond ? [LAB_BOND_PARAM] : []),
+      ...(opts.vlan ? vlanWords(opts.vlan) : []),
+    ];
+    const append = ['console=ttyS0', ...labWords, opts.append ?? ''].join(' ').trim();
+    const ipv6 = opts.ipv6 ? { ipv6Range: LAB_RANGE6, dns6: LAB_SERVER_IP6, dns: LAB_SERVER_IP } : {};
+    const common = { setDir, baseUrl, webRoot: www, tftpRoot: www, accessLog, dnsmasqLog, append, ...ipv6 };
     await writeFile(join(www, CONFIG_FILES.ipxe), await renderSetConfig('ipxe', common));
     const dnsmasqConf = join(stateDir, CONFIG_FILES.dnsmasq);
     await writeFile(dnsmasqConf, await renderSetConfig('dnsmasq', { ...common, interface: LAB_BRIDGE, dhcpRange: '10.77.0.100,10.77.0.199' }));
@@ -88,27 +117,49 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     await writeFile(nginxConf, await renderSetConfig('nginx', common));
 
     net = await createLabNetwork(namespace);
+    if (opts.ipv6) await addLabIpv6(net);
+    if (opts.proxy) await addOriginAddress(net);
     servers.push(await startDnsmasq(net, stateDir, dnsmasqConf, dnsmasqLog));
     servers.push(await startNginx(net, stateDir, nginxConf));
+    if (opts.ipv6) {
+      const dns = await startLabDns(net, stateDir);
+      servers.push(dns.server);
+      dnsLog = dns.log;
+    }
+    if (opts.proxy) {
+      const proxy = await startLabProxy(net, stateDir);
+      servers.push(proxy.server);
+      proxyLog = proxy.log;
+    }
+    if (opts.vlan) {
+      // One socket network is one wire: one client.
+      if (clients > 1) throw inputError(`--vlan takes one client, not ${clients}`, 'drop --clients');
+      vlanPeer = await startVlanPeer(net, setDir, stateDir, opts.vlan, opts.onOutput ? (t) => opts.onOutput!('vlanpeer', t) : undefined);
+    }
     for (let c = 1; c <= clients; c++) {
       const nics: GuestNic[] = [];
       if (opts.extraNic) nics.push({ tap: 'isolated', mac: labMac(c, 0) });
       const tap = `rbtap${c}`;
       await net.addTap(tap);
       nics.push({ tap, mac: labMac(c, 1), boot: true });
+      if (opts.bond) {
+        await net.addTap(bondTap(c));
+        nics.push({ tap: bondTap(c), mac: labMac(c, 2) });
+      }
+      if (opts.vlan) nics.push({ tap: { socket: `connect=127.0.0.1:${LAB_VLAN_PORT}` }, mac: labMac(c, 3) });
       const name = `client${c}`;
       let uefiVars: string | undefined;
       if (opts.firmware === 'uefi') {
         uefiVars = join(stateDir, `${name}-OVMF_VARS.fd`);
         await copyFile(OVMF_VARS, uefiVars);
       }
-      guests.push(startLabGuest(net, { name, nics, memoryMiB: opts.memoryMiB ?? 1024, ...(uefiVars ? { uefiVars } : {}), ...(opts.onOutput ? { onOutput: (t: string) => opts.onOutput!(name, t) } : {}) }));
+      guests.push(startLabGuest(net, { name, nics, memoryMiB: opts.memoryMiB ?? 1024, monitorSocket: join(stateDir, `${name}.monitor`), ...(uefiVars ? { uefiVars } : {}), ...(opts.onOutput ? { onOutput: (t: string) => opts.onOutput!(name, t) } : {}) }));
     }
   } catch (error) {
     await close();
     throw error;
   }
-  return { namespace, stateDir, baseUrl, guests, accessLog, dnsmasqLog, close };
+  return { namespace, stateDir, baseUrl, guests, accessLog, dnsmasqLog, ...(dnsLog ? { dnsLog } : {}), ...(proxyLog ? { proxyLog } : {}), ...(vlanPeer ? { vlanPeer } : {}), close };
 }
 
 export { LAB_SERVER_IP, LAB_SUBNET };

@@ -18,7 +18,7 @@ export interface LabServer {
 
 type Child = ResultPromise<{ reject: false; cleanup: true; stdin: 'ignore'; stdout: 'ignore'; stderr: 'pipe'; buffer: true; forceKillAfterDelay: number }>;
 
-function startInNamespace(net: LabNetwork, name: string, argv: string[]): { server: LabServer; child: Child } {
+export function startInNamespace(net: LabNetwork, name: string, argv: string[]): { server: LabServer; child: Child } {
   const [cmd, ...args] = net.exec(argv);
   // cleanup: execa kills it when this process exits, whatever way it exits.
   const child: Child = execa(cmd!, args, { reject: false, cleanup: true, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: true, forceKillAfterDelay: 3000 });
@@ -38,12 +38,12 @@ function startInNamespace(net: LabNetwork, name: string, argv: string[]): { serv
 }
 
 /** Wait until `ready()` holds; fail with the server's stderr if it exits or takes over 15 s. */
-async function waitReady(name: string, child: Child, ready: () => boolean): Promise<void> {
+export async function waitReady(name: string, child: Child, ready: () => boolean, installHint?: string): Promise<void> {
   const end = Date.now() + 15_000;
   while (!ready()) {
     if (child.exitCode !== null || child.signalCode !== null) {
       const r = await child;
-      throw toolError(`${name} exited at start (${r.exitCode ?? r.signal}): ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}`, `apt-get install ${name === 'nginx' ? 'nginx-light' : 'dnsmasq-base'}; see the config in the lab's state directory`);
+      throw toolError(`${name} exited at start (${r.exitCode ?? r.signal}): ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}`, `apt-get install ${installHint ?? (name === 'nginx' ? 'nginx-light' : 'dnsmasq-base')}; see the config in the lab's state directory`);
     }
     if (Date.now() > end) throw toolError(`${name} did not come up within 15 s`, 'see its log in the lab\'s state directory');
     await new Promise((resolve) => setTimeout(resolve, 100));
