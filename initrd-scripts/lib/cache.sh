@@ -33,7 +33,7 @@ ram_cache_fetch() {
 		ram_log "cache: no image of sha256 $RAM_SHA256_WANT on $RAM_CACHE_DEV; fetching it"
 		return 1
 	fi
-	ram_hash_start "$1"
+	ram_hash_start "$1" always
 	cp "$ram_cf_file" "$1" 2>"$RAM_ERR"
 	ram_cf_status=$?
 	RAM_HASHED_SHA256=

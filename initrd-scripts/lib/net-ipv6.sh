@@ -151,7 +151,7 @@ ram_net6_done() {
 	ram_log "net: $RAM_NET6_IFACE $RAM_NET6_IP/$RAM_NET6_PREFIX${RAM_NET6_ROUTER:+ via $RAM_NET6_ROUTER}${RAM_NET6_DNS:+ dns $RAM_NET6_DNS} ($1)"
 }
 
-# DHCPv6: one udhcpc6 per NIC, the first lease wins (as ram_net_dhcp does for IPv4). udhcpc6
+# DHCPv6: one udhcpc6 per NIC, the first lease wins (ram_net_race, as for IPv4). udhcpc6
 # runs lib/udhcpc.sh too; its leases go to their own directory so an IPv4 run's files of the
 # same NIC do not count.
 ram_net6_dhcp() {
@@ -161,33 +161,11 @@ ram_net6_dhcp() {
 	ram_net_wait_nics "$1"
 	ram_n6d_dir=$RAM_NETDIR/dhcp6
 	mkdir -p "$ram_n6d_dir" || ram_die "cannot create $ram_n6d_dir"
-	ram_n6d_pids=
 	for ram_n6d_nic in $RAM_NICS; do
 		ram_net6_up "$ram_n6d_nic" 1
-		RAM_NETDIR=$ram_n6d_dir udhcpc6 -f -q -n -t "$RAM_DHCP_TRIES" -T "$RAM_DHCP_GAP" \
-			-i "$ram_n6d_nic" -s "$RAM_LIBDIR/udhcpc.sh" >"$ram_n6d_dir/$ram_n6d_nic.log" 2>&1 &
-		ram_n6d_pids="$ram_n6d_pids $!"
 	done
-	ram_now
-	ram_n6d_end=$((RAM_NOW + (RAM_DHCP_TRIES * RAM_DHCP_GAP + 5) * 100))
-	ram_n6d_lease=
-	while :; do
-		for ram_n6d_file in "$ram_n6d_dir"/*.lease; do
-			[ -e "$ram_n6d_file" ] && ram_n6d_lease=$ram_n6d_file && break 2
-		done
-		ram_n6d_waiting=
-		for ram_n6d_nic in $RAM_NICS; do
-			[ -e "$ram_n6d_dir/$ram_n6d_nic.failed" ] || ram_n6d_waiting=1
-		done
-		[ -n "$ram_n6d_waiting" ] || break
-		ram_now
-		[ "$RAM_NOW" -lt "$ram_n6d_end" ] || break
-		sleep 0.05
-	done
-	# shellcheck disable=SC2086 # a list of pids
-	kill $ram_n6d_pids 2>/dev/null
-	# shellcheck disable=SC2086
-	wait $ram_n6d_pids
+	ram_net_race udhcpc6 "$ram_n6d_dir"
+	ram_n6d_lease=$RAM_LEASE_FILE
 	[ -n "$ram_n6d_lease" ] ||
 		ram_die "net: no DHCPv6 lease on $RAM_NICS within $((RAM_DHCP_TRIES * RAM_DHCP_GAP))s (is a DHCPv6 server answering? routers must send RAs with the M flag)"
 	RAM_NET6_IFACE='' RAM_NET6_IP='' RAM_NET6_DNS='' RAM_NET6_SEARCH=''

@@ -89,40 +89,46 @@ ram_net_bootif() {
 
 ram_net_dhcp() {
 	ram_net_wait_nics "$1"
-	ram_nd_pids=
-	for ram_nd_nic in $RAM_NICS; do
-		RAM_NETDIR=$RAM_NETDIR udhcpc -f -q -n -t "$RAM_DHCP_TRIES" -T "$RAM_DHCP_GAP" \
-			-i "$ram_nd_nic" -s "$RAM_LIBDIR/udhcpc.sh" >"$RAM_NETDIR/$ram_nd_nic.log" 2>&1 &
-		ram_nd_pids="$ram_nd_pids $!"
-	done
-	# The first lease wins; stop when every NIC's udhcpc has given up (its script leaves
-	# NIC.failed), with a deadline in case one dies without saying so.
-	ram_now
-	ram_nd_end=$((RAM_NOW + (RAM_DHCP_TRIES * RAM_DHCP_GAP + 5) * 100))
-	ram_nd_lease=
-	while :; do
-		for ram_nd_file in "$RAM_NETDIR"/*.lease; do
-			[ -e "$ram_nd_file" ] && ram_nd_lease=$ram_nd_file && break 2
-		done
-		ram_nd_waiting=
-		for ram_nd_nic in $RAM_NICS; do
-			[ -e "$RAM_NETDIR/$ram_nd_nic.failed" ] || ram_nd_waiting=1
-		done
-		[ -n "$ram_nd_waiting" ] || break
-		ram_now
-		[ "$RAM_NOW" -lt "$ram_nd_end" ] || break
-		sleep 0.05
-	done
-	# No udhcpc may live on into the real root; without -R a killed one leaves its lease alone.
-	# shellcheck disable=SC2086 # a list of pids
-	kill $ram_nd_pids 2>/dev/null
-	# shellcheck disable=SC2086
-	wait $ram_nd_pids
-	[ -n "$ram_nd_lease" ] ||
+	ram_net_race udhcpc "$RAM_NETDIR"
+	[ -n "$RAM_LEASE_FILE" ] ||
 		ram_die "net: no DHCP lease on $RAM_NICS within $((RAM_DHCP_TRIES * RAM_DHCP_GAP))s (is a DHCP server answering on that network? cable, switch port?)"
-	ram_read_lease "$ram_nd_lease"
+	ram_read_lease "$RAM_LEASE_FILE"
 	RAM_NET_HOW=dhcp
 	ram_net_apply
+}
+
+# Run DHCP client $1 (udhcpc, or udhcpc6 for lib/net-ipv6.sh) on every NIC at once, with
+# lib/udhcpc.sh writing its leases and failures into directory $2: RAM_LEASE_FILE = the first
+# lease, or empty once every client has given up (its script leaves NIC.failed) or the deadline
+# passed, in case one dies without saying so. No client may live on into the real root; without
+# -R a killed one leaves its lease alone.
+ram_net_race() {
+	ram_nrc_pids=
+	for ram_nrc_nic in $RAM_NICS; do
+		RAM_NETDIR=$2 "$1" -f -q -n -t "$RAM_DHCP_TRIES" -T "$RAM_DHCP_GAP" \
+			-i "$ram_nrc_nic" -s "$RAM_LIBDIR/udhcpc.sh" >"$2/$ram_nrc_nic.log" 2>&1 &
+		ram_nrc_pids="$ram_nrc_pids $!"
+	done
+	ram_now
+	ram_nrc_end=$((RAM_NOW + (RAM_DHCP_TRIES * RAM_DHCP_GAP + 5) * 100))
+	RAM_LEASE_FILE=
+	while :; do
+		for ram_nrc_file in "$2"/*.lease; do
+			[ -e "$ram_nrc_file" ] && RAM_LEASE_FILE=$ram_nrc_file && break 2
+		done
+		ram_nrc_waiting=
+		for ram_nrc_nic in $RAM_NICS; do
+			[ -e "$2/$ram_nrc_nic.failed" ] || ram_nrc_waiting=1
+		done
+		[ -n "$ram_nrc_waiting" ] || break
+		ram_now
+		[ "$RAM_NOW" -lt "$ram_nrc_end" ] || break
+		sleep 0.05
+	done
+	# shellcheck disable=SC2086 # a list of pids
+	kill $ram_nrc_pids 2>/dev/null
+	# shellcheck disable=SC2086
+	wait $ram_nrc_pids
 }
 
 # The `key value` lines udhcpc.sh wrote -> RAM_NET_*. Nothing is evaluated: the values came

@@ -23,11 +23,21 @@ ram_hash_paths() {
 	RAM_HASH_DONE=$RAM_PREFIX/run/ramboot/hash.done
 }
 
-# Start hashing file $1 as it is written, from empty (it is removed first).
+# Start hashing file $1 as it is written, from empty (it is removed first). A download is only
+# hashed when its digest will be compared: not with rootsha256=off, nor with the verity hook,
+# whose root hash pins every block instead; a digest nobody reads takes the CPU the download
+# needs. $2 = always: the caller compares the digest itself (the cache= copy).
 ram_hash_start() {
 	RAM_HASHED_FILE=
+	RAM_HASH_PID=
 	ram_hash_paths
 	rm -f "$RAM_HASH_OUT" "$RAM_HASH_LEN" "$RAM_HASH_DONE" "$1"
+	if [ "${2:-}" != always ]; then
+		case $RAM_ROOTSHA256 in
+		off | '') return 0 ;;
+		esac
+		! ram_verity_on || return 0
+	fi
 	ram_hash_follow "$1" </dev/null 2>/dev/null | sha256sum >"$RAM_HASH_OUT" &
 	RAM_HASH_PID=$!
 }
@@ -63,6 +73,7 @@ ram_hash_follow() {
 # Once the writer of file $1 has exited: RAM_HASHED_FILE=$1, RAM_HASHED_SHA256 its digest and
 # RAM_HASHED_BYTES its size when the hash covered the whole file; else false.
 ram_hash_finish() {
+	[ -n "$RAM_HASH_PID" ] || return 1
 	: >"$RAM_HASH_DONE"
 	wait "$RAM_HASH_PID"
 	ram_hf_sum=

@@ -2,6 +2,7 @@
 // prints every problem it finds with its JSON path, and the README's hook.json reference is
 // rendered from it (`npm run readme`; test/hooks/hook-schema.test.ts fails when it is stale).
 import { BOOT_POINTS } from '../cmdline/params.js';
+import { replaceReadmeSection } from '../util/readme-section.js';
 
 /** Every `before-<point>`, and `after-<point>` but for switch, which never returns (points:
  * the stages and verify, src/cmdline/params.ts BOOT_POINTS). */
@@ -120,11 +121,7 @@ export function renderHookSchema(): string {
   return ['| key | type | what |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
-/** `readme` with the text between the schema markers replaced (unchanged when they are absent). */
+/** `readme` with the text between the schema markers replaced. */
 export function updateReadmeHookSchema(readme: string): string {
-  const [start, end] = SCHEMA_MARKERS;
-  const from = readme.indexOf(start);
-  const to = readme.indexOf(end);
-  if (from < 0 || to < from) return readme;
-  return `${readme.slice(0, from + start.length)}\n${renderHookSchema()}\n${readme.slice(to)}`;
+  return replaceReadmeSection(readme, SCHEMA_MARKERS, renderHookSchema());
 }

@@ -53,6 +53,21 @@ test('hash while downloading: a fresh GET (no -c) is hashed as it is written, th
   assert.ok(d.stdout.indexOf('shell before verify') > d.stdout.indexOf('ramboot: fetch: 0.00 MiB'), 'the shell opens once the image is complete');
 });
 
+test('rootsha256=off: the download is not hashed at all (no digest would be compared)', () => {
+  const sb = sandbox('rooturl=http://h/rootfs.squashfs rootsha256=off');
+  sb.stub('sha256sum', 'cat >/dev/null; echo "0000  -"');
+  const r = sb.run(FETCH);
+  assert.equal(r.status, 0, r.output);
+  assert.equal(sb.read('run/ramboot/image/rootfs.squashfs'), IMAGE);
+  assert.deepEqual(sb.callLines('sha256sum'), []);
+  assert.deepEqual(report(sb).verify, { result: 'off', sha256: 'off' });
+  // The same stub does run when a pin is to be checked: the test above could fail.
+  const pinned = sandbox('rooturl=http://h/rootfs.squashfs');
+  pinned.stub('sha256sum', 'cat >/dev/null; echo "0000  -"');
+  pinned.run(FETCH);
+  assert.ok(pinned.callLines('sha256sum').length > 0);
+});
+
 test('hash while downloading: a wrong pin still fails closed, with the digest taken on the way in as "got"', () => {
   const wrong = 'f'.repeat(64);
   const sb = sandbox('rooturl=http://h/rootfs.squashfs', wrong);
