@@ -106,14 +106,7 @@ ram_curl_cause() {
 		ram_curl_headers
 		ram_cc_status=$RAM_CURL_STATUS
 		[ -n "$ram_cc_status" ] || ram_cc_status=${ram_cc_said##* }
-		RAM_FETCH_ERROR="HTTP $ram_cc_status"
-		case $ram_cc_status in
-		[1-5][0-9][0-9] | [1-5][0-9][0-9]" "*) RAM_FETCH_STATUS=${ram_cc_status%% *} ;;
-		esac
-		case $RAM_FETCH_STATUS in
-		429) ;;
-		4*) RAM_FETCH_FATAL=1 ;;
-		esac
+		ram_fetch_http_error "$ram_cc_status"
 		;;
 	28)
 		case $ram_cc_said in

@@ -117,6 +117,20 @@ ram_wget_watchdog() {
 	done
 }
 
+# RAM_FETCH_ERROR, RAM_FETCH_STATUS and RAM_FETCH_FATAL from the error answer $1 of an HTTP server
+# ("503 Service Unavailable"), for wget and curl alike: a 4xx other than 429 stays the same
+# however often it is asked again; 429 and 5xx may not.
+ram_fetch_http_error() {
+	RAM_FETCH_ERROR="HTTP $1"
+	case $1 in
+	[1-5][0-9][0-9] | [1-5][0-9][0-9]" "*) RAM_FETCH_STATUS=${1%% *} ;;
+	esac
+	case $RAM_FETCH_STATUS in
+	429) ;;
+	4*) RAM_FETCH_FATAL=1 ;;
+	esac
+}
+
 # RAM_FETCH_ERROR = why the last wget failed, file $1 being what it wrote so far; RAM_FETCH_STATUS
 # = the HTTP status of an error answer; RAM_FETCH_FATAL is set when trying the same URL again
 # cannot help (no such host, a 4xx answer but 429 Too Many Requests, which asks for a wait).
@@ -138,15 +152,7 @@ ram_fetch_cause() {
 	*"Connection refused"*) RAM_FETCH_ERROR="connection refused (no server listening on that host and port?)" ;;
 	*"server returned error: "*)
 		ram_fc_status=${RAM_TAIL#*server returned error: }
-		ram_fc_status=${ram_fc_status#HTTP/* }
-		RAM_FETCH_ERROR="HTTP $ram_fc_status"
-		case $ram_fc_status in
-		[1-5][0-9][0-9] | [1-5][0-9][0-9]" "*) RAM_FETCH_STATUS=${ram_fc_status%% *} ;;
-		esac
-		case $RAM_FETCH_STATUS in
-		429) ;;
-		4*) RAM_FETCH_FATAL=1 ;;
-		esac
+		ram_fetch_http_error "${ram_fc_status#HTTP/* }"
 		;;
 	*"closed prematurely"* | *"short read"*)
 		RAM_FETCH_ERROR="short read: the server closed the connection at byte $ram_fc_have${RAM_FETCH_SIZE:+ of $RAM_FETCH_SIZE}"
