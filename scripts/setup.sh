@@ -23,4 +23,9 @@ $SUDO apt-get install -y -qq tini >/dev/null  # reaper as PID 1 of `ramboot run`
 $SUDO apt-get install -y -qq cryptsetup-bin dmsetup >/dev/null  # --hook verity: veritysetup appends the hash tree at build time; test/boot/verity.test.ts copies this host's dmsetup into its test root
 $SUDO apt-get install -y -qq curl dropbear-bin openssh-client openssl >/dev/null  # the curl and ssh-debug hooks' boot tests stock their test roots with this machine's curl and dropbear, make a test CA (openssl) and log in with ssh (test/boot/curl-hook, ssh-debug)
 $SUDO apt-get install -y -qq tinyproxy-bin >/dev/null  # ramboot lab --proxy: the forward proxy (binary only, no service) of test/boot/pxe-lab-net
+$SUDO apt-get install -y -qq gpgv debian-archive-keyring >/dev/null  # test/boot/pxe-lab-dhcp6 packs Debian 13's busybox-static (udhcpc6), checked against trixie's signed InRelease (src/lab/debian-busybox.ts)
+# arm64 sets (--arch arm64) and their boot test: apt learns arm64 packages (busybox-static:arm64,
+# linux-image-cloud-arm64:arm64 via apt-get download, nothing arm64 is installed), QEMU's aarch64 emulator and AAVMF
+dpkg --print-foreign-architectures | grep -qx arm64 || { $SUDO dpkg --add-architecture arm64 && $SUDO apt-get update -qq; }
+$SUDO apt-get install -y -qq qemu-system-arm qemu-efi-aarch64 >/dev/null
 npm ci --no-audit --no-fund

@@ -7,6 +7,7 @@
 # hangs up after the headers), then GET URL $1 into file $2 with bounded retries. A busy server
 # (503, 429) is asked again after a wait, with its own fetch_tries=, before any download.
 ram_fetch_http() {
+	ram_proxy_can_fetch "$1" || return 1
 	# With the curl hook, curl fetches instead and checks certificates (lib/fetch-curl.sh).
 	if ram_curl_present; then
 		ram_fetch_curl "$1" "$2"

@@ -3,12 +3,22 @@
 # the NIC the initrd configured handed to whichever network manager the root runs (ifupdown,
 # systemd-networkd, NetworkManager) as already configured (DHCP taken over without dropping the
 # address, or a static ip= as static), DHCP on
-# every other NIC, and the DNS servers and hostname the boot network handed out. ip=off leaves
-# the root's own network config alone.
+# every other NIC, and the DNS servers and hostname the boot network handed out; the IPv6 setup
+# (SLAAC, DHCPv6 or static) likewise. ip=off leaves the root's own network config alone.
 
 ram_stage_fixups() {
 	RAM_FIXED=
-	if [ -n "$RAM_NET_IFACE" ]; then
+	# The IPv6 setup (lib/net-ipv6.sh) is handed over with the IPv4 one when both are on one NIC,
+	# or alone after an IPv6-only boot; RAM_FIX_NIC is the NIC handed over, RAM_FIX_HOW says how.
+	RAM_FIX6=${RAM_NET6_HOW:-}
+	if [ -n "$RAM_FIX6" ] && [ -n "$RAM_NET_IFACE" ] && [ "${RAM_NET6_IFACE:-}" != "$RAM_NET_IFACE" ]; then
+		ram_warn "fixups: the IPv6 setup of $RAM_NET6_IFACE is not handed to the root's network manager (IPv4 is on $RAM_NET_IFACE; one NIC is handed over)"
+		RAM_FIX6=
+	fi
+	RAM_FIX_NIC=${RAM_NET_IFACE:-${RAM_FIX6:+$RAM_NET6_IFACE}}
+	RAM_FIX_HOW=$RAM_NET_HOW${RAM_NET_IFACE:+${RAM_FIX6:+, }}$RAM_FIX6
+	[ -n "$RAM_NET_IFACE" ] || RAM_FIX_HOW=$RAM_FIX6
+	if [ -n "$RAM_FIX_NIC" ]; then
 		if ram_fix_nm_enabled; then
 			ram_fix_networkmanager
 		else
@@ -38,9 +48,14 @@ ram_fix_ifupdown() {
 	ram_fu_dir=$RAM_NEWROOT/etc/network
 	[ -d "$ram_fu_dir" ] || return 0
 	mkdir -p "$ram_fu_dir/interfaces.d" || ram_die "fixups: cannot create /etc/network/interfaces.d in the new root"
-	[ "$RAM_NET_HOW" != dhcp ] || ram_fix_ifupdown_pre
+	# The boot NIC becomes `auto` after DHCP, or SLAAC/DHCPv6 alone.
+	if { [ -n "$RAM_NET_IFACE" ] && [ "$RAM_NET_HOW" = dhcp ]; } || { [ -z "$RAM_NET_IFACE" ] && [ "$RAM_FIX6" != static6 ]; }; then
+		ram_fix_ifupdown_pre
+	fi
 	{
-		if [ "$RAM_NET_HOW" = dhcp ]; then
+		if [ -z "$RAM_NET_IFACE" ]; then
+			:
+		elif [ "$RAM_NET_HOW" = dhcp ]; then
 			echo "# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP."
 			for ram_fu_nic in $RAM_NICS; do
 				ram_fix_iface_configured "$ram_fu_nic" && continue
@@ -52,11 +67,35 @@ ram_fix_ifupdown() {
 			echo "# Written by ramboot at boot: $RAM_NET_IFACE has $RAM_NET_IP/$RAM_NET_PREFIX${RAM_NET_ROUTER:+ via $RAM_NET_ROUTER} from ip=, set in the initrd; the kernel keeps it."
 			ram_fix_iface_configured "$RAM_NET_IFACE" || printf 'iface %s inet manual\n' "$RAM_NET_IFACE"
 		fi
+		[ -z "$RAM_FIX6" ] || ram_fix_ifupdown6
 	} >"$ram_fu_dir/interfaces.d/ramboot" || ram_die "fixups: cannot write /etc/network/interfaces.d/ramboot"
 	ram_fix_wrote /etc/network/interfaces.d/ramboot
 	if [ -f "$ram_fu_dir/interfaces" ] && ! grep -qs '^[[:space:]]*source' "$ram_fu_dir/interfaces"; then
 		ram_warn "fixups: the image's /etc/network/interfaces has no source line, so it ignores interfaces.d/ramboot"
 	fi
+}
+
+# The IPv6 stanza: `inet6 auto` (SLAAC) or `inet6 dhcp` (dhclient -6) takes the address over as
+# `inet dhcp` does for IPv4; a static one is `inet6 manual` (the kernel keeps it; `inet6 static`
+# would fail adding it again). After an IPv6-only SLAAC or DHCPv6 boot the NIC is `auto`, so
+# `ifup -a` starts it. A NIC the image configures for inet6 is left to it.
+ram_fix_ifupdown6() {
+	grep -qsE "^[[:space:]]*iface[[:space:]]+${RAM_FIX_NIC}[[:space:]]+inet6[[:space:]]" "$ram_fu_dir/interfaces" "$ram_fu_dir"/interfaces.d/* && return 0
+	case $RAM_FIX6 in
+	auto6 | dhcp6)
+		if [ -z "$RAM_NET_IFACE" ]; then
+			echo "# Written by ramboot at boot: this root came over the network by IPv6 ($RAM_FIX6 on $RAM_FIX_NIC)."
+			echo "auto $RAM_FIX_NIC"
+		fi
+		ram_fu6_method=auto
+		[ "$RAM_FIX6" = auto6 ] || ram_fu6_method=dhcp
+		printf 'iface %s inet6 %s\n' "$RAM_FIX_NIC" "$ram_fu6_method"
+		;;
+	static6)
+		echo "# Written by ramboot at boot: $RAM_FIX_NIC has $RAM_NET6_IP/$RAM_NET6_PREFIX${RAM_NET6_ROUTER:+ via $RAM_NET6_ROUTER} from ip=, set in the initrd; the kernel keeps it."
+		printf 'iface %s inet6 manual\n' "$RAM_FIX_NIC"
+		;;
+	esac
 }
 
 # ifupdown-pre.service runs `udevadm settle` whenever an `auto` NIC is listed, so that `ifup -a`
@@ -76,8 +115,9 @@ ram_fix_ifupdown_pre() {
 	ram_fix_wrote "/etc/systemd/system/ifupdown-pre.service -> /dev/null"
 }
 
+# True when the image has an IPv4 (`inet`) stanza for NIC $1; its `inet6` ones are ram_fix_ifupdown6's.
 ram_fix_iface_configured() {
-	grep -qsE "^[[:space:]]*iface[[:space:]]+${1}[[:space:]]" "$ram_fu_dir/interfaces" "$ram_fu_dir"/interfaces.d/*
+	grep -qsE "^[[:space:]]*iface[[:space:]]+${1}[[:space:]]+inet[[:space:]]" "$ram_fu_dir/interfaces" "$ram_fu_dir"/interfaces.d/*
 }
 
 # systemd-networkd: the boot NIC gets its own file, matched by MAC address so it holds whatever
@@ -92,26 +132,47 @@ ram_fix_networkd() {
 	ram_fn_dir=$RAM_NEWROOT/etc/systemd/network
 	mkdir -p "$ram_fn_dir" || ram_die "fixups: cannot create /etc/systemd/network"
 	ram_fn_mac=
-	read -r ram_fn_mac 2>/dev/null <"$RAM_PREFIX/sys/class/net/$RAM_NET_IFACE/address"
+	read -r ram_fn_mac 2>/dev/null <"$RAM_PREFIX/sys/class/net/$RAM_FIX_NIC/address"
 	ram_fn_match="MACAddress=$ram_fn_mac"
-	ram_valid 'a-f0-9:' "$ram_fn_mac" || ram_fn_match="Name=$RAM_NET_IFACE"
+	ram_valid 'a-f0-9:' "$ram_fn_mac" || ram_fn_match="Name=$RAM_FIX_NIC"
+	# DHCP= for the leases to take over; IPv6AcceptRA=yes for SLAAC and for DHCPv6, which
+	# networkd starts on the RA's managed flag; KeepConfiguration=yes keeps the dynamic
+	# addresses the initrd set while networkd takes over, =static only static ones.
+	ram_fn_dhcp=
+	[ -z "$RAM_NET_IFACE" ] || [ "$RAM_NET_HOW" != dhcp ] || ram_fn_dhcp=ipv4
+	[ "$RAM_FIX6" != dhcp6 ] || ram_fn_dhcp=${ram_fn_dhcp:+yes}
+	[ "$RAM_FIX6" != dhcp6 ] || ram_fn_dhcp=${ram_fn_dhcp:-ipv6}
+	ram_fn_keep=static
+	[ -z "$ram_fn_dhcp" ] && [ "$RAM_FIX6" != auto6 ] || ram_fn_keep=yes
 	{
-		echo "# Written by ramboot at boot: the initrd configured this NIC ($RAM_NET_IFACE, $RAM_NET_HOW); keep it."
+		echo "# Written by ramboot at boot: the initrd configured this NIC ($RAM_FIX_NIC, $RAM_FIX_HOW); keep it."
 		printf '%s\n' '[Match]' "$ram_fn_match" '' '[Network]'
-		if [ "$RAM_NET_HOW" = dhcp ]; then
-			printf '%s\n' 'DHCP=ipv4' 'KeepConfiguration=yes'
-		else
+		[ -z "$ram_fn_dhcp" ] || echo "DHCP=$ram_fn_dhcp"
+		if [ -n "$RAM_NET_IFACE" ] && [ "$RAM_NET_HOW" != dhcp ]; then
 			echo "Address=$RAM_NET_IP/$RAM_NET_PREFIX"
 			[ -z "$RAM_NET_ROUTER" ] || echo "Gateway=$RAM_NET_ROUTER"
 			for ram_fn_dns in $RAM_NET_DNS; do
 				echo "DNS=$ram_fn_dns"
 			done
 			[ -z "$RAM_NET_SEARCH" ] || echo "Domains=$RAM_NET_SEARCH"
-			echo 'KeepConfiguration=static'
 		fi
+		case $RAM_FIX6 in
+		auto6 | dhcp6) echo 'IPv6AcceptRA=yes' ;;
+		static6)
+			echo "Address=$RAM_NET6_IP/$RAM_NET6_PREFIX"
+			[ -z "$RAM_NET6_ROUTER" ] || echo "Gateway=$RAM_NET6_ROUTER"
+			for ram_fn_dns in $RAM_NET6_DNS; do
+				case " $RAM_NET_DNS " in
+				*" $ram_fn_dns "*) ;;
+				*) echo "DNS=$ram_fn_dns" ;;
+				esac
+			done
+			;;
+		esac
+		echo "KeepConfiguration=$ram_fn_keep"
 	} >"$ram_fn_dir/10-ramboot-boot.network" || ram_die "fixups: cannot write /etc/systemd/network/10-ramboot-boot.network"
 	ram_fix_wrote /etc/systemd/network/10-ramboot-boot.network
-	[ "$RAM_NET_HOW" = dhcp ] || return 0
+	[ -n "$RAM_NET_IFACE" ] && [ "$RAM_NET_HOW" = dhcp ] || return 0
 	if ! printf '%s\n' "# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP." \
 		'[Match]' 'Name=en* eth*' '' '[Network]' 'DHCP=yes' >"$ram_fn_dir/90-ramboot-dhcp.network"; then
 		ram_die "fixups: cannot write /etc/systemd/network/90-ramboot-dhcp.network"
@@ -138,7 +199,7 @@ ram_fix_networkmanager() {
 	ram_nm_file=$RAM_NEWROOT/etc/NetworkManager/system-connections/ramboot-boot.nmconnection
 	mkdir -p "${ram_nm_file%/*}" || ram_die "fixups: cannot create /etc/NetworkManager/system-connections"
 	ram_nm_mac=
-	read -r ram_nm_mac 2>/dev/null <"$RAM_PREFIX/sys/class/net/$RAM_NET_IFACE/address"
+	read -r ram_nm_mac 2>/dev/null <"$RAM_PREFIX/sys/class/net/$RAM_FIX_NIC/address"
 	ram_valid 'a-f0-9:' "$ram_nm_mac" || ram_nm_mac=
 	ram_nm_uuid=
 	read -r ram_nm_uuid 2>/dev/null <"$RAM_PREFIX/proc/sys/kernel/random/uuid"
@@ -148,16 +209,19 @@ ram_fix_networkmanager() {
 	ram_nm_umask=$(umask)
 	umask 077
 	{
-		echo "# Written by ramboot at boot: the initrd configured this NIC ($RAM_NET_IFACE, $RAM_NET_HOW); keep it."
+		echo "# Written by ramboot at boot: the initrd configured this NIC ($RAM_FIX_NIC, $RAM_FIX_HOW); keep it."
 		printf '%s\n' '[connection]' 'id=ramboot-boot' 'type=ethernet' 'autoconnect-priority=100'
 		[ -z "$ram_nm_uuid" ] || echo "uuid=$ram_nm_uuid"
 		# By MAC, whatever the name; by the kernel name only when the MAC cannot be read.
-		[ -n "$ram_nm_mac" ] || echo "interface-name=$RAM_NET_IFACE"
+		[ -n "$ram_nm_mac" ] || echo "interface-name=$RAM_FIX_NIC"
 		printf '%s\n' '' '[ethernet]'
 		[ -z "$ram_nm_mac" ] || echo "mac-address=$ram_nm_mac"
 		printf '%s\n' '' '[ipv4]'
-		if [ "$RAM_NET_HOW" = dhcp ]; then
-			printf '%s\n' 'method=auto' '' '[ipv6]' 'method=auto'
+		if [ -z "$RAM_NET_IFACE" ]; then
+			# An IPv6-only boot: no IPv4 on this NIC either.
+			echo 'method=disabled'
+		elif [ "$RAM_NET_HOW" = dhcp ]; then
+			echo 'method=auto'
 		else
 			echo 'method=manual'
 			echo "address1=$RAM_NET_IP/$RAM_NET_PREFIX${RAM_NET_ROUTER:+,$RAM_NET_ROUTER}"
@@ -167,8 +231,9 @@ ram_fix_networkmanager() {
 			done
 			[ -z "$ram_nm_dns" ] || echo "dns=$ram_nm_dns"
 			[ -z "$RAM_NET_SEARCH" ] || echo "dns-search=$RAM_NET_SEARCH;"
-			printf '%s\n' '' '[ipv6]' 'method=ignore'
 		fi
+		printf '%s\n' '' '[ipv6]'
+		ram_fix_nm_ipv6
 	} >"$ram_nm_file"
 	ram_nm_status=$?
 	umask "$ram_nm_umask"
@@ -176,12 +241,43 @@ ram_fix_networkmanager() {
 	ram_fix_wrote "${ram_nm_file#"$RAM_NEWROOT"}"
 }
 
+# The keyfile's [ipv6]: method=auto (SLAAC, and DHCPv6 when the RA asks), dhcp (DHCPv6 alone) or
+# the same static address, route and DNS; without an IPv6 setup auto after IPv4 DHCP (as
+# NetworkManager's own default), ignore after a static ip= (no address the boot did not ask for).
+ram_fix_nm_ipv6() {
+	case $RAM_FIX6 in
+	auto6) echo 'method=auto' ;;
+	dhcp6) echo 'method=dhcp' ;;
+	static6)
+		echo 'method=manual'
+		echo "address1=$RAM_NET6_IP/$RAM_NET6_PREFIX${RAM_NET6_ROUTER:+,$RAM_NET6_ROUTER}"
+		# NetworkManager takes only addresses of the section's family here.
+		ram_nm_dns=
+		for ram_nm_server in $RAM_NET6_DNS; do
+			ram_check_ipv6 "$ram_nm_server" && ram_nm_dns="$ram_nm_dns$ram_nm_server;"
+		done
+		[ -z "$ram_nm_dns" ] || echo "dns=$ram_nm_dns"
+		;;
+	*)
+		if [ "$RAM_NET_HOW" = dhcp ]; then
+			echo 'method=auto'
+		else
+			echo 'method=ignore'
+		fi
+		;;
+	esac
+}
+
 # A symlinked resolv.conf belongs to a resolver service (systemd-resolved, resolvconf): kept.
+# The IPv6 setup's DNS servers (DHCPv6, static) follow the IPv4 setup's, as in the initrd.
 ram_fix_resolv() {
-	if [ -z "$RAM_NET_DNS" ] || [ ! -d "$RAM_NEWROOT/etc" ] || [ -h "$RAM_NEWROOT/etc/resolv.conf" ]; then
+	if { [ -z "$RAM_NET_DNS" ] && [ -z "${RAM_FIX6:+${RAM_NET6_DNS:-}}" ]; } || [ ! -d "$RAM_NEWROOT/etc" ] || [ -h "$RAM_NEWROOT/etc/resolv.conf" ]; then
 		return 0
 	fi
-	ram_net_resolv >"$RAM_NEWROOT/etc/resolv.conf" || ram_die "fixups: cannot write /etc/resolv.conf"
+	{
+		[ -z "$RAM_NET_DNS" ] || ram_net_resolv
+		[ -z "$RAM_FIX6" ] || [ -z "${RAM_NET6_DNS:-}" ] || ram_net6_resolv_text
+	} >"$RAM_NEWROOT/etc/resolv.conf" || ram_die "fixups: cannot write /etc/resolv.conf"
 	ram_fix_wrote /etc/resolv.conf
 }
 

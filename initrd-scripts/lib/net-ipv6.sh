@@ -3,7 +3,7 @@
 #   ip=auto6       SLAAC: the kernel forms the address from a router advertisement; we wait for
 #                  it to leave duplicate address detection and read it back.
 #   ip=dhcp6       DHCPv6 with busybox udhcpc6, when the initrd's busybox has it (Debian 12's
-#                  busybox-static 1.35 has not: the boot says so and suggests auto6).
+#                  busybox-static 1.35 has not: the boot says so; Debian 13's 1.37 has).
 #   ip=dhcp,auto6  a comma list: each method in turn (dual stack: an IPv4 lease, then SLAAC).
 #   ip=[addr]:[peer]:[gw]:prefix:host:dev:autoconf:[dns0]:[dns1]  the static form, IPv6
 #                  addresses in brackets; autoconf none/off/static, or auto6/dhcp6 on dev.
@@ -41,6 +41,58 @@ ram_check_ipv6() {
 	*::*) [ "$ram_c6_groups" -le 9 ] ;;
 	*) [ "$ram_c6_groups" -eq 8 ] ;;
 	esac
+}
+
+# RAM_IP6_SHORT = the address $1 (checked by ram_check_ipv6) in the short form ip(8) prints (RFC 5952):
+# leading zeros dropped, the longest run of two or more zero groups as "::". udhcpc6 hands over
+# every group in full (fd77:0000:0000:0000:0000:0000:0000:01cb). A form with "::" or a dotted
+# quad is left as it is.
+ram_ipv6_compact() {
+	RAM_IP6_SHORT=$1
+	case $1 in
+	*::* | *.*) return 0 ;;
+	esac
+	ram_i6c_rest=$1:
+	set --
+	while [ -n "$ram_i6c_rest" ]; do
+		ram_i6c_g=${ram_i6c_rest%%:*}
+		ram_i6c_rest=${ram_i6c_rest#*:}
+		while :; do
+			case $ram_i6c_g in
+			0?*) ram_i6c_g=${ram_i6c_g#0} ;;
+			*) break ;;
+			esac
+		done
+		set -- "$@" "$ram_i6c_g"
+	done
+	[ $# -eq 8 ] || return 0
+	# The first of the longest runs of "0" groups: ram_i6c_len groups from group ram_i6c_at.
+	ram_i6c_i=0 ram_i6c_run=0 ram_i6c_len=1 ram_i6c_at=0
+	for ram_i6c_g; do
+		ram_i6c_i=$((ram_i6c_i + 1))
+		if [ "$ram_i6c_g" = 0 ]; then
+			ram_i6c_run=$((ram_i6c_run + 1))
+			if [ "$ram_i6c_run" -gt "$ram_i6c_len" ]; then
+				ram_i6c_len=$ram_i6c_run
+				ram_i6c_at=$((ram_i6c_i - ram_i6c_run + 1))
+			fi
+		else
+			ram_i6c_run=0
+		fi
+	done
+	RAM_IP6_SHORT=
+	ram_i6c_i=0
+	for ram_i6c_g; do
+		ram_i6c_i=$((ram_i6c_i + 1))
+		if [ "$ram_i6c_at" -gt 0 ] && [ "$ram_i6c_i" -ge "$ram_i6c_at" ] && [ "$ram_i6c_i" -lt $((ram_i6c_at + ram_i6c_len)) ]; then
+			[ "$ram_i6c_i" -ne "$ram_i6c_at" ] || RAM_IP6_SHORT="$RAM_IP6_SHORT::"
+			continue
+		fi
+		case $RAM_IP6_SHORT in
+		'' | *::) RAM_IP6_SHORT=$RAM_IP6_SHORT$ram_i6c_g ;;
+		*) RAM_IP6_SHORT=$RAM_IP6_SHORT:$ram_i6c_g ;;
+		esac
+	done
 }
 
 # ip=LIST with the device $2 ('' = the NICs ram_net_wait_nics picks): each method in turn.
@@ -133,6 +185,40 @@ ram_net6_wait_dad() {
 	ram_die "net: $RAM_NET6_IFACE: $RAM_NET6_IP still tentative (duplicate address detection) after ${RAM_FMT}s ($1)"
 }
 
+# udhcpc6 sends from the NIC's link-local address and gives up at once when it has none yet
+# (busybox 1.37: "can't get link-local IPv6 address", with no leasefail event): the kernel adds
+# it only once the link has carrier, and it stays tentative for DAD's second. RAM_NICS = the
+# NICs of RAM_NICS that have a usable one, waited for (bounded) until at least one has.
+ram_net6_wait_linklocal() {
+	ram_now
+	ram_n6l_end=$((RAM_NOW + RAM_RA_WAIT_CS))
+	while :; do
+		ram_n6l_ready=
+		for ram_n6l_nic in $RAM_NICS; do
+			ip -6 addr show dev "$ram_n6l_nic" >"$RAM_NETDIR/$ram_n6l_nic.addr6" 2>/dev/null || continue
+			while read -r ram_n6l_word ram_n6l_addr ram_n6l_rest; do
+				[ "$ram_n6l_word" = inet6 ] || continue
+				case "$ram_n6l_addr $ram_n6l_rest " in
+				*" tentative "* | *" dadfailed "*) ;;
+				fe80:*" scope link "*)
+					ram_n6l_ready="$ram_n6l_ready${ram_n6l_ready:+ }$ram_n6l_nic"
+					break
+					;;
+				esac
+			done <"$RAM_NETDIR/$ram_n6l_nic.addr6"
+		done
+		# Every NIC ready, or some once the wait is over.
+		[ "$ram_n6l_ready" != "$RAM_NICS" ] || break
+		ram_now
+		[ "$RAM_NOW" -lt "$ram_n6l_end" ] || break
+		sleep 0.1
+	done
+	ram_fmt "$RAM_RA_WAIT_CS"
+	[ -n "$ram_n6l_ready" ] ||
+		ram_die "net: no IPv6 link-local address on $RAM_NICS after ${RAM_FMT}s, which DHCPv6 sends from (no carrier? IPv6 disabled, ipv6.disable=1?)"
+	RAM_NICS=$ram_n6l_ready
+}
+
 ram_net6_slaac() {
 	RAM_NET6_ROUTER='' RAM_NET6_DNS=''
 	ram_net_wait_nics "$1"
@@ -145,7 +231,9 @@ ram_net6_slaac() {
 	ram_net6_done auto6
 }
 
+# RAM_NET6_HOW = auto6, dhcp6 or static6: how lib/fixups.sh hands the NIC's IPv6 to the root.
 ram_net6_done() {
+	RAM_NET6_HOW=$1
 	ram_json "$RAM_NET6_IFACE"
 	ram_report net6 "{\"iface\": $RAM_JSON, \"ip\": \"$RAM_NET6_IP/$RAM_NET6_PREFIX\", \"how\": \"$1\"}"
 	ram_log "net: $RAM_NET6_IFACE $RAM_NET6_IP/$RAM_NET6_PREFIX${RAM_NET6_ROUTER:+ via $RAM_NET6_ROUTER}${RAM_NET6_DNS:+ dns $RAM_NET6_DNS} ($1)"
@@ -156,7 +244,7 @@ ram_net6_done() {
 # same NIC do not count.
 ram_net6_dhcp() {
 	command -v udhcpc6 >/dev/null 2>&1 ||
-		ram_die "net: ip=dhcp6 needs busybox's udhcpc6, which this initrd's busybox lacks (Debian 12's busybox-static has none): use ip=auto6 (SLAAC), or build with --busybox FILE naming a busybox that has udhcpc6"
+		ram_die "net: ip=dhcp6 needs busybox's udhcpc6, which this initrd's busybox lacks (Debian 12's busybox-static has none): use ip=auto6 (SLAAC), or build with --busybox FILE naming one that has it, such as Debian 13's busybox-static (README \"IPv6\")"
 	RAM_NET6_ROUTER=''
 	ram_net_wait_nics "$1"
 	ram_n6d_dir=$RAM_NETDIR/dhcp6
@@ -164,25 +252,46 @@ ram_net6_dhcp() {
 	for ram_n6d_nic in $RAM_NICS; do
 		ram_net6_up "$ram_n6d_nic" 1
 	done
+	ram_net6_wait_linklocal
 	ram_net_race udhcpc6 "$ram_n6d_dir"
 	ram_n6d_lease=$RAM_LEASE_FILE
-	[ -n "$ram_n6d_lease" ] ||
-		ram_die "net: no DHCPv6 lease on $RAM_NICS within $((RAM_DHCP_TRIES * RAM_DHCP_GAP))s (is a DHCPv6 server answering? routers must send RAs with the M flag)"
-	RAM_NET6_IFACE='' RAM_NET6_IP='' RAM_NET6_DNS='' RAM_NET6_SEARCH=''
+	if [ -z "$ram_n6d_lease" ]; then
+		# udhcpc6's own last word says whether it heard nothing or could not start.
+		ram_n6d_said=
+		for ram_n6d_nic in $RAM_NICS; do
+			ram_n6d_line=
+			while IFS= read -r ram_n6d_l; do
+				case $ram_n6d_l in
+				udhcpc6:*) ram_n6d_line=$ram_n6d_l ;;
+				esac
+			done <"$ram_n6d_dir/$ram_n6d_nic.log"
+			ram_valid ' -~' "$ram_n6d_line" || ram_n6d_line=
+			[ -z "$ram_n6d_line" ] || ram_n6d_said="$ram_n6d_said; $ram_n6d_nic: $ram_n6d_line"
+		done
+		ram_die "net: no DHCPv6 lease on $RAM_NICS within $((RAM_DHCP_TRIES * RAM_DHCP_GAP))s (is a DHCPv6 server answering? routers must send RAs with the M flag)$ram_n6d_said"
+	fi
+	RAM_NET6_IFACE='' RAM_NET6_IP='' RAM_NET6_DNS='' RAM_NET6_SEARCH='' ram_n6d_lft=''
 	while read -r ram_n6d_key ram_n6d_value; do
 		case $ram_n6d_key in
 		iface) RAM_NET6_IFACE=$ram_n6d_value ;;
 		ipv6) RAM_NET6_IP=$ram_n6d_value ;;
+		lease) ram_n6d_lft=$ram_n6d_value ;;
 		dns) RAM_NET6_DNS=$ram_n6d_value ;;
 		search) RAM_NET6_SEARCH=$ram_n6d_value ;;
 		esac
 	done <"$ram_n6d_lease"
 	ram_check_ipv6 "$RAM_NET6_IP" ||
 		ram_die "net: $RAM_NET6_IFACE: DHCPv6 address '$RAM_NET6_IP' is not an IPv6 address (dhcp6)"
+	ram_ipv6_compact "$RAM_NET6_IP"
+	RAM_NET6_IP=$RAM_IP6_SHORT
 	# A DHCPv6 address comes without a prefix length: the on-link prefix is the router
 	# advertisement's business (RFC 8415 section 21.6), so the address alone is /128.
 	RAM_NET6_PREFIX=128
-	ram_must "net: $RAM_NET6_IFACE: adding $RAM_NET6_IP/128" ip -6 addr add "$RAM_NET6_IP/128" dev "$RAM_NET6_IFACE"
+	# The lease's lifetime (udhcpc6's lease=, the address's valid lifetime), as for an IPv4 lease
+	# (lib/net.sh): the root's network manager then sees a DHCP address to renew, not a static one.
+	{ ram_check_uint "$ram_n6d_lft" 4294967294 && [ "$ram_n6d_lft" -gt 0 ]; } || ram_n6d_lft=
+	ram_must "net: $RAM_NET6_IFACE: adding $RAM_NET6_IP/128" ip -6 addr add "$RAM_NET6_IP/128" dev "$RAM_NET6_IFACE" \
+		${ram_n6d_lft:+valid_lft "$ram_n6d_lft" preferred_lft "$ram_n6d_lft"}
 	ram_net6_dns "$RAM_NET6_DNS"
 	ram_net6_resolv
 	RAM_NICS=$RAM_NET6_IFACE
@@ -198,8 +307,13 @@ ram_net6_dns() {
 	set -- $1
 	set +f
 	for ram_n6n_server; do
-		{ ram_check_ipv6 "$ram_n6n_server" || ram_check_ipv4 "$ram_n6n_server"; } &&
-			RAM_NET6_DNS="$RAM_NET6_DNS${RAM_NET6_DNS:+ }$ram_n6n_server"
+		if ram_check_ipv6 "$ram_n6n_server"; then
+			ram_ipv6_compact "$ram_n6n_server"
+			ram_n6n_server=$RAM_IP6_SHORT
+		else
+			ram_check_ipv4 "$ram_n6n_server" || continue
+		fi
+		RAM_NET6_DNS="$RAM_NET6_DNS${RAM_NET6_DNS:+ }$ram_n6n_server"
 	done
 	ram_valid 'A-Za-z0-9. -' "${RAM_NET6_SEARCH:-}" || RAM_NET6_SEARCH=
 }
@@ -207,13 +321,17 @@ ram_net6_dns() {
 # The IPv6 DNS servers go after any the IPv4 setup wrote (dual stack keeps both).
 ram_net6_resolv() {
 	[ -n "$RAM_NET6_DNS" ] || return 0
-	{
-		[ -n "${RAM_NET_DNS:-}" ] || echo "# Written by ramboot from the IPv6 setup of $RAM_NET6_IFACE."
-		[ -z "$RAM_NET6_SEARCH" ] || [ -n "${RAM_NET_SEARCH:-}" ] || echo "search $RAM_NET6_SEARCH"
-		for ram_n6r_server in $RAM_NET6_DNS; do
-			echo "nameserver $ram_n6r_server"
-		done
-	} >>"$RAM_PREFIX/etc/resolv.conf"
+	ram_net6_resolv_text >>"$RAM_PREFIX/etc/resolv.conf"
+}
+
+# The resolv.conf lines of the IPv6 setup, to follow the IPv4 setup's (ram_net_resolv) if any;
+# lib/fixups.sh writes the same into the new root.
+ram_net6_resolv_text() {
+	[ -n "${RAM_NET_DNS:-}" ] || echo "# Written by ramboot from the IPv6 setup of $RAM_NET6_IFACE."
+	[ -z "${RAM_NET6_SEARCH:-}" ] || [ -n "${RAM_NET_SEARCH:-}" ] || echo "search $RAM_NET6_SEARCH"
+	for ram_n6r_server in $RAM_NET6_DNS; do
+		echo "nameserver $ram_n6r_server"
+	done
 }
 
 # RAM_N6_F1..RAM_N6_F9 = the colon-separated fields of $1, where a field in brackets may hold

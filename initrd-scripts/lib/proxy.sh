@@ -1,4 +1,4 @@
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2034 # RAM_* globals are read by the other lib files
 # proxy=http://HOST[:PORT]/ (alias http_proxy=): the forward proxy the http:// and https://
 # fetches go through. busybox wget and curl read it from the http_proxy/https_proxy environment.
 # busybox wget (1.35) sends even an https:// request to the proxy as a plain `GET https://...`,
@@ -45,4 +45,20 @@ ram_proxy_env() {
 	https_proxy=$RAM_PROXY
 	export http_proxy https_proxy
 	ram_log "net: http:// and https:// fetches go through the proxy $RAM_PROXY"
+}
+
+# False for an https:// URL $1 while a proxy is set and the initrd has no curl, RAM_FETCH_ERROR
+# naming the fix: busybox wget would hand the request to the proxy as a plain `GET https://...`
+# (it never tunnels with CONNECT), which a proxy refuses, or carries without TLS. Nothing is
+# sent then, and no other try can help (RAM_FETCH_FATAL).
+ram_proxy_can_fetch() {
+	case $1 in
+	https://*) ;;
+	*) return 0 ;;
+	esac
+	[ -n "${https_proxy:-}" ] || return 0
+	ram_curl_present && return 0
+	RAM_FETCH_ERROR="https:// through proxy=$https_proxy needs curl, which this initrd lacks: busybox wget cannot tunnel TLS through a proxy (it sends no CONNECT); build the initrd with --hook curl"
+	RAM_FETCH_FATAL=1
+	return 1
 }

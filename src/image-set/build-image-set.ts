@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { renderDefaultCmdline } from '../cmdline/render-cmdline.js';
 import { usageError } from '../errors.js';
 import { findKernel } from '../kernel/find-kernel.js';
+import { checkArm64Kernel, writeArm64Image } from '../kernel/arm64-image.js';
+import type { Arch } from '../elf/machine.js';
+import { resolveArch } from '../elf/root-arch.js';
 import { planRootfs, writeRootfs, type RootfsOptions } from '../rootfs/build-rootfs.js';
 import { appendVerityTree, checkVeritysetup, VERITY_HOOK } from '../rootfs/verity.js';
 import { writeAtomically } from '../util/atomic-file.js';
@@ -17,13 +20,15 @@ import { NoSpaceError, noSpaceError } from '../util/disk-space.js';
 import { checkOutputPath } from '../util/output-path.js';
 import { sha256File } from '../util/sha256.js';
 import { planInitrd, writeInitrd, type InitrdOptions, type InitrdResult } from '../initrd/build-initrd.js';
-import { checkUkiOptions, writeUki, type UkiOptions } from '../uki/build-uki.js';
+import { checkUkiOptions, checkUkiStub, writeUki, type UkiOptions } from '../uki/build-uki.js';
 import { Staging } from './staging.js';
 
 /** In the order they are renamed into place: SHA256SUMS last, so a set whose sums match is whole. */
 export const IMAGE_SET_FILES = ['vmlinuz', 'initrd.img', 'rootfs.squashfs', 'cmdline.txt', 'SHA256SUMS'] as const;
 /** With --uki, ramboot.efi goes in before SHA256SUMS (and is listed in it). */
 export const UKI_FILE = 'ramboot.efi';
+/** arm64 sets also carry the kernel as an uncompressed Image (src/kernel/arm64-image.ts says why). */
+export const ARM64_IMAGE_FILE = 'Image';
 
 type FileFacts = { size: number; sha256: string };
 
@@ -47,7 +52,8 @@ export interface ImageSetResult {
   outDir: string;
   kver: string;
   cmdline: string;
-  files: Record<(typeof IMAGE_SET_FILES)[number], FileFacts> & { [UKI_FILE]?: FileFacts };
+  files: Record<(typeof IMAGE_SET_FILES)[number], FileFacts> & { [UKI_FILE]?: FileFacts; [ARM64_IMAGE_FILE]?: FileFacts };
+  arch: Arch;
   initrd: InitrdResult;
   rootfsSeconds: number;
   /** Warnings of both builds, e.g. missing firmware or a root without an init. */
@@ -72,8 +78,17 @@ export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResu
   if (opts.uki) await checkUkiOptions(opts.uki, cmdline);
   const step = opts.onStep ?? (() => {});
   const kernel = await findKernel(opts.root, { kver: opts.kver, kernel: opts.kernel });
+  const arch = await resolveArch(opts.root, opts.initrd?.arch, kernel.modulesDir);
+  const arm64 = arch === 'arm64';
+  // The UKI's stub is the set's architecture's (src/uki/uki-stub.ts).
+  const ukiStub = opts.uki ? await checkUkiStub(opts.uki, arch) : undefined;
+  if (arm64) {
+    await checkArm64Kernel(kernel.vmlinuz);
+    await checkOutputPath(join(opts.outDir, ARM64_IMAGE_FILE), 'file', '--out');
+    names.splice(IMAGE_SET_FILES.length - 1, 0, ARM64_IMAGE_FILE);
+  }
   const rootfsPlan = await planRootfs({ ...opts.rootfs, root: opts.root, out: join(opts.outDir, 'rootfs.squashfs') });
-  const initrdPlan = await planInitrd({ ...opts.initrd, root: opts.root, kver: kernel.kver }, kernel);
+  const initrdPlan = await planInitrd({ ...opts.initrd, arch, root: opts.root, kver: kernel.kver }, kernel);
   const kernelSize = (await stat(kernel.vmlinuz)).size;
   const verity = initrdPlan.hooks.some((h) => h.name === VERITY_HOOK);
   if (verity) await checkVeritysetup();
@@ -102,11 +117,16 @@ export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResu
       (tmp) => copyFile(kernel.vmlinuz, tmp).catch((error: unknown) => Promise.reject(Object.assign(error as Error, { neededBytes: kernelSize }))),
       { flag: '--out' },
     );
+    if (arm64) {
+      step(ARM64_IMAGE_FILE);
+      await writeAtomically(stage.path(ARM64_IMAGE_FILE), (tmp) => writeArm64Image(kernel.vmlinuz, tmp), { flag: '--out' });
+    }
     await writeAtomically(stage.path('cmdline.txt'), (tmp) => writeFile(tmp, `${cmdline}\n`), { flag: '--out' });
     if (opts.uki) {
       step(UKI_FILE);
-      const inputs = { root: opts.root, kver: kernel.kver, vmlinuz: kernel.vmlinuz, initrd: stage.path('initrd.img'), cmdline };
-      await writeAtomically(stage.path(UKI_FILE), (tmp) => writeUki(inputs, opts.uki!, tmp), { flag: '--out' });
+      // UEFI runs an arm64 kernel only as the uncompressed Image (its EFI stub).
+      const inputs = { root: opts.root, kver: kernel.kver, vmlinuz: arm64 ? stage.path(ARM64_IMAGE_FILE) : kernel.vmlinuz, initrd: stage.path('initrd.img'), cmdline };
+      await writeAtomically(stage.path(UKI_FILE), (tmp) => writeUki(inputs, { ...opts.uki!, stub: ukiStub! }, tmp), { flag: '--out' });
     }
 
     const files = {} as Record<string, FileFacts>;
@@ -120,11 +140,13 @@ export async function buildImageSet(opts: ImageSetOptions): Promise<ImageSetResu
     await writeAtomically(stage.path('SHA256SUMS'), (tmp) => writeFile(tmp, sums), { flag: '--out' });
     files.SHA256SUMS = { size: Buffer.byteLength(sums), sha256: createHash('sha256').update(sums).digest('hex') };
 
-    // A rebuild without --uki drops the old ramboot.efi: it would boot the previous initrd.
-    stage.commit(names, opts.uki ? [] : [UKI_FILE]);
+    // A rebuild without --uki drops the old ramboot.efi: it would boot the previous initrd; one
+    // for amd64 drops an arm64 build's Image.
+    stage.commit(names, [...(opts.uki ? [] : [UKI_FILE]), ...(arm64 ? [] : [ARM64_IMAGE_FILE])]);
     return {
       outDir: opts.outDir,
       kver: kernel.kver,
+      arch,
       cmdline,
       files: files as ImageSetResult['files'],
       initrd: { ...initrd, path: join(opts.outDir, 'initrd.img') },

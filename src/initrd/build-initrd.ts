@@ -8,6 +8,8 @@ import { renderRamConf } from '../cmdline/ram-conf.js';
 import { compressToFile, checkLevel, DEFAULT_LEVEL, type Compression } from '../compress/codecs.js';
 import { writeNewc } from '../cpio/newc-writer.js';
 import { inputError } from '../errors.js';
+import type { Arch } from '../elf/machine.js';
+import { resolveArch } from '../elf/root-arch.js';
 import { readShippedHooks, type Hook } from '../hooks/hook.js';
 import { RootResolver } from '../rootfs/root-path.js';
 import { VERITY_HOOK, verityFacts, type VerityTree } from '../rootfs/verity.js';
@@ -19,6 +21,7 @@ import { sha256File } from '../util/sha256.js';
 import { sourceDateEpoch } from '../util/source-date-epoch.js';
 import { VERSION } from '../version.js';
 import { addBinaries } from './add-binaries.js';
+import { checkPlanArch } from './arch-guard.js';
 import { addModules, type ModuleReport, type ModuleSelection, type PackedModules } from './add-modules.js';
 import { addBusybox, findBusybox, missingApplets, type BusyboxChoice } from './busybox.js';
 import { InitrdPlan } from './plan.js';
@@ -32,6 +35,8 @@ export interface InitrdOptions extends ModuleSelection {
   level?: number;
   /** A static busybox to pack instead of this machine's /bin/busybox (never the root's: it would have to run). */
   busybox?: string;
+  /** The CPU the initrd is for (--arch); default: read from the root's ELF files (src/elf/root-arch.ts). */
+  arch?: Arch;
   /** Baked into /etc/ram.conf so this initrd only mounts its matching rootfs image. */
   rootfsSha256?: string;
   rootfsSize?: number;
@@ -64,6 +69,7 @@ export interface InitrdResult {
   firmware: string[];
   hooks: string[];
   busybox: { path: string; origin: BusyboxChoice['origin'] };
+  arch: Arch;
   warnings: string[];
 }
 
@@ -130,6 +136,7 @@ export interface PlannedInitrd {
   packed: PackedModules;
   hooks: Hook[];
   busybox: BusyboxChoice;
+  arch: Arch;
 }
 
 export type InitrdPlanOptions = Omit<InitrdOptions, 'out' | 'rootfsSha256' | 'rootfsSize' | 'embedRootfs' | 'verity'>;
@@ -155,6 +162,7 @@ export function checkRootfsSha256(value: string | undefined): void {
 export async function planInitrd(opts: InitrdPlanOptions, kernel?: KernelChoice): Promise<PlannedInitrd> {
   // resolveConfig
   kernel ??= await findKernel(opts.root, { kver: opts.kver });
+  const arch = await resolveArch(opts.root, opts.arch, kernel.modulesDir);
   const compression = opts.compression ?? 'zstd';
   const level = checkLevel(compression, opts.level ?? DEFAULT_LEVEL[compression]);
   const mtime = opts.mtime ?? sourceDateEpoch();
@@ -167,7 +175,7 @@ export async function planInitrd(opts: InitrdPlanOptions, kernel?: KernelChoice)
   // resolveModules (+ firmware); the --explain report waits for the binaries below
   let report: ModuleReport | undefined;
   // Listing busybox's applets runs it: let that process run while the modules are read.
-  const findingBusybox = findBusybox(opts.busybox);
+  const findingBusybox = findBusybox(opts.busybox, arch);
   findingBusybox.catch(() => {}); // awaited below; a module error may come first
   const packed = await addModules(plan, opts.root, kernel.modulesDir, hooks, { ...opts, onModuleReport: (r) => (report = r) });
 
@@ -182,11 +190,13 @@ export async function planInitrd(opts: InitrdPlanOptions, kernel?: KernelChoice)
   addAuthorizedKeys(plan, hooks.map((h) => h.name), opts.sshKey);
   const binaries = await addBinaries(plan, opts.root, hooks);
   if (report) opts.onModuleReport?.({ ...report, binaries });
+  // Nothing of another architecture (this host's busybox, a stray module) goes in.
+  await checkPlanArch(plan, arch);
 
   // addBootScripts
   addBootScripts(plan);
   addStageScripts(plan, hooks);
-  return { plan, kernel, compression, level, mtime, packed, hooks, busybox };
+  return { plan, kernel, compression, level, mtime, packed, hooks, busybox, arch };
 }
 
 export async function writeInitrd(planned: PlannedInitrd, output: InitrdOutput): Promise<InitrdResult> {
@@ -232,6 +242,7 @@ export async function writeInitrd(planned: PlannedInitrd, output: InitrdOutput):
     firmware: packed.firmware,
     hooks: planned.hooks.map((h) => h.name),
     busybox: { path: planned.busybox.path, origin: planned.busybox.origin },
+    arch: planned.arch,
     warnings: packed.warnings,
   };
 }

@@ -4,7 +4,8 @@
 // from the guest's own console output, so they show what really happened inside the guest.
 import { chmod, cp, link, mkdir, readdir, rm, symlink, writeFile, copyFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { runTool } from '../util/run-tool.js';
+import { readElfMachine } from '../elf/machine.js';
+import { listApplets } from '../initrd/busybox.js';
 import type { DebianKernel } from './debian-kernel.js';
 
 /** What the demo init prints. PID, uptime at init, the root mount, every squashfs mount, a write
@@ -49,7 +50,8 @@ async function linkTree(from: string, to: string): Promise<void> {
 export interface DemoRootOptions {
   dir: string;
   kernel: DebianKernel;
-  /** Host static busybox, default /bin/busybox (Debian busybox-static). */
+  /** Static busybox, default /bin/busybox (Debian busybox-static); of the kernel's architecture
+   * (an arm64 one's applets are read from the binary, it cannot run here). */
   busybox?: string;
   /** Replaces the marker init. */
   init?: string;
@@ -66,8 +68,7 @@ export async function makeDemoRoot(opts: DemoRootOptions): Promise<string> {
   const busybox = opts.busybox ?? '/bin/busybox';
   await copyFile(busybox, join(root, 'bin/busybox'));
   await chmod(join(root, 'bin/busybox'), 0o755);
-  const { stdout } = await runTool(busybox, ['--list-full']);
-  for (const applet of stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
+  for (const applet of await listApplets(busybox, (await readElfMachine(busybox)) ?? 0)) {
     if (applet === 'bin/busybox' || applet === 'sbin/init') continue;
     await symlink(posix.relative(posix.dirname(`/${applet}`), '/bin/busybox'), join(root, applet)).catch(() => {});
   }

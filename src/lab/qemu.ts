@@ -12,19 +12,25 @@ import { inputError, RambootError } from '../errors.js';
 import { toolFailure } from '../util/run-tool.js';
 import { ConsoleWatch, lastLines, stateless } from './console-watch.js';
 
-const QEMU = 'qemu-system-x86_64';
+/** The emulator of each guest CPU. aarch64 guests run on QEMU's `virt` board with a Cortex-A57
+ * (TCG as well), the kernel loaded as an arm64 Image, the console on its PL011 (ttyAMA0). */
+const QEMU = { x86_64: 'qemu-system-x86_64', aarch64: 'qemu-system-aarch64' } as const;
+export type QemuArch = keyof typeof QEMU;
 
 export interface QemuBootOptions {
+  /** Guest CPU architecture, default 'x86_64'. */
+  arch?: QemuArch;
   kernel: string;
   initrd: string;
-  /** Kernel command line; include console=ttyS0 to see the guest. */
+  /** Kernel command line; include console=ttyS0 (aarch64: console=ttyAMA0) to see the guest. */
   append: string;
   /** Default 1024. */
   memoryMiB?: number;
   /** Default 2. */
   cpus?: number;
   /** Default 'max': every feature TCG emulates (RDRAND for early entropy, x86-64-v2+ userlands).
-   * The Debian cloud kernel boots with both 'max' and the default 'qemu64' (measured). */
+   * The Debian cloud kernel boots with both 'max' and the default 'qemu64' (measured).
+   * aarch64: default 'cortex-a57'. */
   cpu?: string;
   /** Guest NIC model, default 'virtio-net-pci'. */
   nic?: string;
@@ -85,17 +91,20 @@ export function withoutTimerCheck(append: string): string {
 export function renderQemuArgs(opts: QemuBootOptions): string[] {
   const nic = [`user`, `model=${opts.nic ?? 'virtio-net-pci'}`];
   if (opts.tftpDir) nic.push(`tftp=${qemuOptValue(opts.tftpDir)}`);
+  const aarch64 = opts.arch === 'aarch64';
   return [
+    ...(aarch64 ? ['-M', 'virt'] : []),
     '-accel', 'tcg',
     // Console on stdio without the monitor multiplexed in, so typed text never hits Ctrl-A escapes.
     '-nographic', '-serial', 'stdio', '-monitor', 'none',
     '-no-reboot',
     '-m', String(opts.memoryMiB ?? 1024),
     '-smp', String(opts.cpus ?? 2),
-    '-cpu', opts.cpu ?? 'max',
+    '-cpu', opts.cpu ?? (aarch64 ? 'cortex-a57' : 'max'),
     '-kernel', opts.kernel,
     '-initrd', opts.initrd,
-    '-append', withoutTimerCheck(opts.append),
+    // no_timer_check is an x86 parameter; elsewhere it would become an argument of init.
+    '-append', aarch64 ? opts.append : withoutTimerCheck(opts.append),
     '-nic', nic.join(','),
     ...(opts.extraArgs ?? []),
   ]; // prettier-ignore
@@ -110,7 +119,8 @@ export function startQemu(opts: QemuBootOptions): QemuSession {
   const args = renderQemuArgs(opts);
   const started = performance.now();
   // cleanup: execa kills QEMU if this process exits first, so no QEMU outlives a test run.
-  const [command, ...argv] = [...(opts.wrap ?? []), QEMU, ...args];
+  const qemu = QEMU[opts.arch ?? 'x86_64'];
+  const [command, ...argv] = [...(opts.wrap ?? []), qemu, ...args];
   const child = execa(command!, argv, { reject: false, buffer: false, stdin: 'pipe', cleanup: true, forceKillAfterDelay: 2000 });
 
   const serial = new ConsoleWatch();
@@ -157,7 +167,7 @@ export function startQemu(opts: QemuBootOptions): QemuSession {
     clearTimeout(timer);
     serial.append(decoder.end().replace(/\r/g, ''));
     const output = serial.output;
-    const failure = result.code === 'ENOENT' || (!stopped && result.exitCode !== 0) ? toolFailure(QEMU, args, { ...result, stderr }) : undefined;
+    const failure = result.code === 'ENOENT' || (!stopped && result.exitCode !== 0) ? toolFailure(qemu, args, { ...result, stderr }) : undefined;
     serial.close((re) => failure ?? new RambootError('boot', `QEMU ${timedOut ? 'timed out' : 'exited'} before the console showed ${re}; last lines:\n${lastLines(output)}`));
     if (failure) throw failure;
     return { output, stderr, exitCode: stopped ? null : (result.exitCode ?? null), timedOut, untilMatched, wallMs: performance.now() - started, send };

@@ -6,6 +6,11 @@
 // iPXE runs and asks again, the script. Two variants: dnsmasq hands out the leases itself, or it
 // is a proxy-DHCP server next to a DHCP server the site already runs, adding only boot
 // information (dnsmasq's `dhcp-range=<net>,proxy`).
+//
+// A set with a UKI (ramboot.efi) adds UEFI HTTP Boot: firmware that boots over HTTP asks with
+// vendor class (option 60) "HTTPClient:Arch:000NN:UNDI:003001" and takes only an offer that
+// carries option 60 "HTTPClient" and a URL as the boot file (UEFI 2.5+, "HTTP Boot"; edk2's
+// HttpBootDxe). It then loads ramboot.efi by HTTP GET, with no iPXE and no TFTP.
 import { usageError } from '../errors.js';
 
 export interface DnsmasqConfigInput {
@@ -31,8 +36,16 @@ export interface DnsmasqConfigInput {
    * managed (DHCPv6 leases from the range, ip=dhcp6).
    */
   ipv6Range?: string;
+  /**
+   * DHCPv6 only: the router advertisements carry the managed flag and the prefix on-link but not
+   * autonomous, so a client's only global address is its DHCPv6 lease (as on networks that
+   * account for every address).
+   */
+  dhcp6Only?: boolean;
   /** DNS server given by DHCPv6 (option 23). */
   dns6?: string;
+  /** UEFI HTTP Boot: URL of the set's ramboot.efi, handed to "HTTPClient" firmware. */
+  httpBootUrl?: string;
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -76,16 +89,42 @@ function ipv6Lines(input: DnsmasqConfigInput): string[] {
   if (rest.length > 0 || !IPV6.test(start) || !IPV6.test(end)) {
     throw usageError(`--ipv6-range '${input.ipv6Range}' is not START,END of IPv6 addresses`, 'give e.g. fd77::100,fd77::1ff (a /64 the interface has an address in)');
   }
-  const lines = [
-    '# IPv6: router advertisements for the range\'s /64, autonomous (SLAAC) and managed (DHCPv6).',
-    'enable-ra',
-    `dhcp-range=${start},${end},slaac,64,1h`,
-  ];
+  // A range alone makes dnsmasq advertise the /64 managed and on-link only; `slaac` adds the
+  // autonomous flag for SLAAC next to the leases.
+  const lines = input.dhcp6Only
+    ? ['# IPv6: router advertisements for the range\'s /64, managed (DHCPv6 leases only, no SLAAC).', 'enable-ra', `dhcp-range=${start},${end},64,1h`]
+    : ['# IPv6: router advertisements for the range\'s /64, autonomous (SLAAC) and managed (DHCPv6).', 'enable-ra', `dhcp-range=${start},${end},slaac,64,1h`];
   if (input.dns6 !== undefined) {
     if (!IPV6.test(input.dns6)) throw usageError(`--dns6 '${input.dns6}' is not an IPv6 address`, 'give e.g. fd77::1');
     lines.push(`dhcp-option=option6:dns-server,[${input.dns6}]`);
   }
   return lines;
+}
+
+/**
+ * UEFI HTTP Boot. The ram script's own DHCP (busybox udhcpc, vendor class "udhcp 1.35.0") gets
+ * the same URL as its boot file: a relative rooturl= (what a signed UKI carries, README "UEFI
+ * and Secure Boot") then resolves against the directory ramboot.efi came from.
+ */
+function httpBootLines(input: DnsmasqConfigInput): string[] {
+  if (input.httpBootUrl === undefined) return [];
+  const url = oneLine('--base-url', input.httpBootUrl);
+  // The boot file goes in the BOOTP header's 128-byte file field.
+  if (url.length > 127) throw usageError(`the HTTP Boot URL '${url}' is longer than the 127 bytes of DHCP's boot file field`, 'give a shorter --base-url');
+  if (input.proxySubnet !== undefined) {
+    // dnsmasq's proxy mode answers PXEClient requests only.
+    return ['# UEFI HTTP Boot needs the site DHCP server: vendor class (option 60) "HTTPClient" and', `# boot file (option 67) ${url} for clients whose option 60 starts with HTTPClient.`];
+  }
+  return [
+    '# UEFI HTTP Boot: the firmware sends vendor class (option 60) "HTTPClient:Arch:...", wants',
+    '# "HTTPClient" back and a URL as the boot file. The ram script\'s udhcpc ("udhcp 1.35.0") gets',
+    '# the URL too, so a relative rooturl= resolves against it.',
+    'dhcp-vendorclass=set:httpboot,HTTPClient',
+    'dhcp-vendorclass=set:udhcp,udhcp',
+    'dhcp-option-force=tag:httpboot,60,HTTPClient',
+    `dhcp-boot=tag:httpboot,${url}`,
+    `dhcp-boot=tag:udhcp,${url}`,
+  ];
 }
 
 function bootLines(input: DnsmasqConfigInput): string[] {
@@ -107,13 +146,17 @@ function bootLines(input: DnsmasqConfigInput): string[] {
       `dhcp-boot=tag:ipxe,${script}`,
       'pxe-service=tag:!ipxe,x86PC,"ramboot: load iPXE",undionly',
       'pxe-service=tag:!ipxe,X86-64_EFI,"ramboot: load iPXE",ipxe.efi',
+      ...httpBootLines(input),
     ];
   }
+  // With HTTP Boot, the PXE lines must not match what httpBootLines answers.
+  const notHttp = input.httpBootUrl === undefined ? '' : 'tag:!httpboot,tag:!udhcp,';
   return [
     ...tag,
-    `dhcp-boot=tag:ipxe,${script}`,
-    'dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi',
-    'dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe',
+    `dhcp-boot=${notHttp}tag:ipxe,${script}`,
+    `dhcp-boot=${notHttp}tag:!ipxe,tag:efi64,ipxe.efi`,
+    `dhcp-boot=${notHttp}tag:!ipxe,tag:!efi64,undionly.kpxe`,
+    ...httpBootLines(input),
   ];
 }
 

@@ -1,6 +1,7 @@
 // The configs of `ramboot config` for one image set: what a boot server needs to serve the set
 // at --base-url. `ramboot lab` writes the same files with the same function and starts dnsmasq
 // and nginx on them unchanged, so the files a user copies are the files the boot tests ran.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { lintCmdline } from '../cmdline/lint.js';
@@ -43,6 +44,8 @@ export interface SetConfigOptions {
   dnsmasqLog?: string;
   /** dnsmasq: IPv6 router advertisements and DHCPv6 for this START,END range; nginx: listen on [::] too. */
   ipv6Range?: string;
+  /** dnsmasq: DHCPv6 leases only, no SLAAC (see DnsmasqConfigInput.dhcp6Only). */
+  dhcp6Only?: boolean;
   dns6?: string;
   /** nginx: a caching proxy in front of this origin instead of serving the set's files. */
   cache?: Pick<NginxCacheConfigInput, 'origin' | 'cacheDir' | 'maxSize' | 'slice' | 'originTimeout'>;
@@ -74,8 +77,10 @@ export async function renderSetConfig(kind: ConfigKind, opts: SetConfigOptions):
       return renderDnsmasqConfig({
         scriptUrl: `${baseDir(opts.baseUrl)}boot.ipxe`,
         tftpRoot: resolve(opts.tftpRoot ?? opts.setDir),
-        ...pick(opts, ['interface', 'dhcpRange', 'proxySubnet', 'router', 'dns', 'ipv6Range', 'dns6']),
+        ...pick(opts, ['interface', 'dhcpRange', 'proxySubnet', 'router', 'dns', 'ipv6Range', 'dhcp6Only', 'dns6']),
         ...(opts.dnsmasqLog ? { logFile: opts.dnsmasqLog } : {}),
+        // A set built with --uki also boots by UEFI HTTP Boot, straight from the base URL.
+        ...(existsSync(join(opts.setDir, 'ramboot.efi')) ? { httpBootUrl: `${baseDir(opts.baseUrl)}ramboot.efi` } : {}),
       });
     }
     case 'ipxe':

@@ -12,6 +12,7 @@ import { checkHookDir } from '../hooks/hook.js';
 import { readAuthorizedKeys } from '../initrd/ssh-key.js';
 import { DEFAULT_BLOCK_SIZE, DEFAULT_SQUASHFS_LEVEL, SQUASHFS_COMPRESSIONS, resolveRootfsSettings, type SquashfsCompression } from '../rootfs/build-rootfs.js';
 import { usageError } from '../errors.js';
+import { ARCHES, type Arch } from '../elf/machine.js';
 import { parseByteSize, parseCompressionOption, parseInteger, parseList } from './value-parsers.js';
 
 export const BUILDER_COMMANDS = ['build', 'initrd', 'rootfs'] as const;
@@ -23,6 +24,7 @@ export interface BuilderSettings {
   out: string;
   kernel?: string;
   kver?: string;
+  arch?: Arch;
   rooturl?: string;
   embed?: boolean;
   rootsha256?: string;
@@ -97,12 +99,15 @@ export const BUILDER_SETTINGS: readonly AnySettingRow[] = [
     doc: 'the file to write (replaced only if it is a regular file)' }),
   row({ key: 'kernel', flags: '--kernel <file>', commands: ['build'], group: 'input', usage: ['build'], help: 'kernel image to ship instead of the root\'s /boot/vmlinuz-KVER' }),
   row({ key: 'kver', flags: '--kver <version>', commands: ['build', 'initrd'], group: 'input', usage: ['build'], metavar: 'VER', help: 'kernel version, when the root has several' }),
+  row({ key: 'arch', flags: '--arch <arch>', commands: ['build', 'initrd'], group: 'input', choices: ARCHES, usage: ['build'], metavar: 'ARCH', defaultText: 'the root\'s',
+    help: 'CPU the set is for: amd64 or arm64 (default: read from the root\'s ELF files)',
+    doc: 'CPU the set is for (default: read from the root\'s own ELF files, its init or shell, else a kernel module; another CPU than this machine\'s takes --busybox FILE or Debian\'s busybox-static through apt, see "arm64")' }),
   row({ key: 'rooturl', flags: '--rooturl <url>', commands: ['build'], group: 'output', usage: ['build'], help: 'write rooturl= into cmdline.txt (else the boot config adds it)',
     check: (url) => checkRooturl(url) }),
   row({ key: 'uki', flags: '--uki', commands: ['build'], group: 'output', usage: ['build'],
     help: 'also write ramboot.efi: a unified kernel image (systemd-stub + vmlinuz + initrd.img + cmdline.txt) one UEFI machine boots as a single file' }),
-  row({ key: 'ukiStub', flags: '--uki-stub <file>', commands: ['build'], group: 'input', defaultText: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub',
-    help: 'systemd-stub the UKI is built on (Debian: systemd-boot-efi)', check: (_file, all) => requireUki('--uki-stub', all) }),
+  row({ key: 'ukiStub', flags: '--uki-stub <file>', commands: ['build'], group: 'input', defaultText: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub (arm64: linuxaa64.efi.stub)',
+    help: 'systemd-stub the UKI is built on, of the set\'s architecture (Debian: systemd-boot-efi; for arm64 fetched through apt when not installed)', check: (_file, all) => requireUki('--uki-stub', all) }),
   row({ key: 'ukiAppend', flags: '--uki-append <words>', commands: ['build'], group: 'output',
     help: 'kernel parameters added to the UKI\'s .cmdline only, e.g. console=ttyS0 (with Secure Boot the stub ignores any other command line)',
     check: (_words, all) => requireUki('--uki-append', all) }),

@@ -33,9 +33,9 @@ export function readSettings(name: BuilderCommand, parsed: object): BuilderSetti
 }
 
 /** The initrd half of the settings, as buildInitrd/buildImageSet take it. */
-export function initrdOptionsOf(s: BuilderSettings): Pick<InitrdOptions, 'compression' | 'level' | 'add' | 'omit' | 'busybox' | 'hostOnly' | 'extraHookDirs' | 'enableHooks' | 'sshKey'> {
+export function initrdOptionsOf(s: BuilderSettings): Pick<InitrdOptions, 'compression' | 'level' | 'add' | 'omit' | 'busybox' | 'arch' | 'hostOnly' | 'extraHookDirs' | 'enableHooks' | 'sshKey'> {
   const extraHookDirs = [...hookDirsFromEnv(), ...(s.hooks ?? [])];
-  return { compression: s.compress, level: s.compressLevel, add: s.modules, omit: s.omitModules, busybox: s.busybox, hostOnly: s.hostOnly, extraHookDirs, enableHooks: s.hook, sshKey: s.sshKey };
+  return { compression: s.compress, level: s.compressLevel, add: s.modules, omit: s.omitModules, busybox: s.busybox, arch: s.arch, hostOnly: s.hostOnly, extraHookDirs, enableHooks: s.hook, sshKey: s.sshKey };
 }
 
 /** The rootfs half, as buildRootfs/buildImageSet take it. */

@@ -2,16 +2,20 @@
 // command line (assemble-uki.ts), optionally signed for Secure Boot (sign-uki.ts). The stub is
 // the build host's systemd-stub (Debian: systemd-boot-efi) or --uki-stub FILE; it is data here,
 // never run. .osrel is the target root's os-release, read inside the root (root-path.ts).
+import { existsSync } from 'node:fs';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Arch } from '../elf/machine.js';
 import { inputError, usageError } from '../errors.js';
 import { RootResolver } from '../rootfs/root-path.js';
 import { sourceDateEpoch } from '../util/source-date-epoch.js';
 import { assembleUki } from './assemble-uki.js';
+import { parsePe } from './pe-file.js';
 import { signUki } from './sign-uki.js';
+import { UKI_STUBS, checkStubMachine, resolveUkiStub } from './uki-stub.js';
 
-/** Debian 12's systemd-boot-efi puts the x86-64 stub here. */
+/** Debian 12's systemd-boot-efi puts the x86-64 stub here (uki-stub.ts: the stub per architecture). */
 export const DEFAULT_UKI_STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
 
 export interface UkiOptions {
@@ -34,8 +38,10 @@ export interface UkiInputs {
 /** The command line the UKI carries: the set's, plus --uki-append. */
 export const ukiCmdline = (cmdline: string, opts: UkiOptions) => (opts.append ? `${cmdline} ${opts.append.trim()}` : cmdline);
 
-/** Before any work: the stub is there and a PE the layout takes, and when signing, sbsign is
- * installed and the key matches the certificate (by signing the bare stub once). */
+/** Before any work, what needs no architecture: the command line, the flags that go together,
+ * the stub given with --uki-stub (else the amd64 default, when installed) as a PE the layout
+ * takes, and when signing, sbsign installed and the key matching the certificate (by signing the
+ * bare stub once). checkUkiStub checks the set's own stub once its architecture is known. */
 export async function checkUkiOptions(opts: UkiOptions, cmdline: string): Promise<void> {
   // x86 and arm64 keep 2048 bytes of command line, the NUL included (docs/facts.md, "Kernel command line").
   const line = ukiCmdline(cmdline, opts);
@@ -46,10 +52,33 @@ export async function checkUkiOptions(opts: UkiOptions, cmdline: string): Promis
     throw usageError('--sign-key and --sign-cert go together', 'give both the private key and its certificate (PEM)');
   }
   const stub = opts.stub ?? DEFAULT_UKI_STUB;
-  const bytes = await readFile(stub).catch(() => {
-    throw inputError(`UKI stub ${stub} not found`, opts.stub ? 'give the path of systemd-stub (linuxx64.efi.stub)' : 'apt-get install systemd-boot-efi, or give --uki-stub FILE');
+  if (opts.stub === undefined && !existsSync(stub)) return;
+  checkStubLayout(await readStub(stub, opts, 'amd64'), stub);
+  await checkSigning(opts, stub);
+}
+
+/** The set's stub for `arch` (uki-stub.ts): there, of that machine, a PE the layout takes, and
+ * signable with the key when checkUkiOptions signed another. Returns its path, for writeUki. */
+export async function checkUkiStub(opts: UkiOptions, arch: Arch): Promise<string> {
+  const stub = await resolveUkiStub(opts.stub, arch);
+  const bytes = await readStub(stub, opts, arch);
+  checkStubLayout(bytes, stub);
+  checkStubMachine(parsePe(bytes, `UKI stub ${stub}`).machine, arch, stub);
+  if (stub !== (opts.stub ?? DEFAULT_UKI_STUB)) await checkSigning(opts, stub);
+  return stub;
+}
+
+function readStub(stub: string, opts: UkiOptions, arch: Arch): Promise<Buffer> {
+  return readFile(stub).catch(() => {
+    throw inputError(`UKI stub ${stub} not found`, opts.stub ? `give the path of systemd-stub (${UKI_STUBS[arch].file})` : `apt-get install systemd-boot-efi:${arch}, or give --uki-stub FILE`);
   });
+}
+
+function checkStubLayout(bytes: Buffer, stub: string): void {
   assembleUki(bytes, { linux: Buffer.alloc(0), initrd: Buffer.alloc(0), cmdline: '', osrel: '', uname: '' }, { timestamp: 0, stubName: `UKI stub ${stub}` });
+}
+
+async function checkSigning(opts: UkiOptions, stub: string): Promise<void> {
   if (opts.signKey === undefined || opts.signCert === undefined) return;
   for (const [flag, path] of [['--sign-key', opts.signKey], ['--sign-cert', opts.signCert]] as const) {
     await access(path).catch(() => Promise.reject(usageError(`${flag} ${path} does not exist`, `give the path of a PEM file`)));

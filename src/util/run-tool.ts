@@ -13,6 +13,7 @@ const PACKAGE_OF: Record<string, string> = {
   busybox: 'busybox-static',
   cpio: 'cpio',
   'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-system-aarch64': 'qemu-system-arm',
   'dpkg-deb': 'dpkg',
   'apt-get': 'apt',
   depmod: 'kmod',

@@ -8,12 +8,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHttpServer, type HttpServer } from '../../src/lab/http-server.ts';
 import { parseInitMarkers } from '../../src/lab/demo-root.ts';
-import { copyHostBinaries } from '../../src/lab/host-binaries.ts';
-import { makeTestCa, selfSigned } from '../support/test-ca.ts';
+import { rootWithCurlTrustingTestCa, selfSigned } from '../support/test-ca.ts';
 import { buildSet, skip, type BuiltSet } from './image-set.ts';
 
 let set: BuiltSet;
@@ -27,13 +26,8 @@ before(async () => {
   if (skip) return;
   set = await buildSet('curlhook');
   const root = join(set.work, 'root');
-  await copyHostBinaries(root, ['/usr/bin/curl']);
   const certs = join(set.work, 'certs');
-  mkdirSync(certs);
-  const ca = makeTestCa(certs);
-  // The root trusts this run's CA and nothing else.
-  mkdirSync(join(root, 'etc/ssl/certs'), { recursive: true });
-  writeFileSync(join(root, 'etc/ssl/certs/ca-certificates.crt'), ca.cert);
+  const ca = await rootWithCurlTrustingTestCa(root, certs);
   initrd = join(set.work, 'initrd-curl.img');
   explain = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'initrd', '--root', root, '-o', initrd, '--rootsha256', set.rootSha, '--hook', 'curl', '--explain'], {
     encoding: 'utf8',

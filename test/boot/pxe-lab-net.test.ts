@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseInitMarkers } from '../../src/lab/demo-root.ts';
 import { listNamespaces } from '../../src/lab/pxe-lab/netns.ts';
 import { LAB_NAME6 } from '../../src/lab/pxe-lab/lab-ipv6.ts';
 import { proxyRequests } from '../../src/lab/pxe-lab/lab-proxy.ts';
 import { startLab, type Lab } from '../../src/lab/pxe-lab/run-lab.ts';
 import { skipWithout } from '../support/require-tool.ts';
 import { buildSet, type BuiltSet } from './image-set.ts';
+import { assertRealInit } from './lab-asserts.ts';
 import { skipLab } from './lab-skip.ts';
 
 const skip = skipLab || skipWithout('tinyproxy', ['-v'], 'apt-get install tinyproxy-bin');
@@ -41,14 +41,6 @@ async function bootOne(lab: Lab): Promise<string> {
   return guest.output();
 }
 
-function assertRealInit(output: string): void {
-  const m = parseInitMarkers(output);
-  assert.ok(m.done, `init did not finish:\n${output.slice(-3000)}`);
-  assert.equal(m.pid, 1, 'the real init runs as PID 1');
-  assert.equal(m.image, IMAGE);
-  assert.doesNotMatch(output, /ramboot: error:/);
-  assert.match(output, new RegExp(`ramboot: verify: sha256 ${set.rootSha} matches`));
-}
 
 /** nginx access log lines (format `ramboot`): address, request, status, bytes, user agent. */
 function accessLog(lab: Lab): { ip: string; request: string; status: number; bytes: number; ua: string }[] {
@@ -69,7 +61,7 @@ test('IPv6, dual stack: DHCPv4 lease and a SLAAC address; the image fetched over
   const lab = await startLab({ setDir: set.out, ipv6: true });
   try {
     const output = await bootOne(lab);
-    assertRealInit(output);
+    assertRealInit(output, IMAGE, set.rootSha);
     assert.match(output, /ramboot: net: eth0 10\.77\.0\.\d+\/24 dns 10\.77\.0\.1 \(dhcp\)/, 'the IPv4 lease names the lab DNS server');
     assert.match(output, new RegExp(`ramboot: net: eth0 ${SLAAC1}/64 \\(auto6\\)`), 'the kernel formed the SLAAC address from dnsmasq\'s RA');
     assert.match(output, new RegExp(`ramboot: fetch: [\\d.]+ MiB from http://${LAB_NAME6.replaceAll('.', '\\.')}/rootfs\\.squashfs`));
@@ -88,7 +80,7 @@ test('IPv6 only: ip=auto6 and rooturl=http://[fd77::1]/ (a bracketed literal), n
   const lab = await startLab({ setDir: set.out, ipv6: true, append: 'ip=auto6 rooturl=http://[fd77::1]/rootfs.squashfs' });
   try {
     const output = await bootOne(lab);
-    assertRealInit(output);
+    assertRealInit(output, IMAGE, set.rootSha);
     assert.match(output, new RegExp(`ramboot: net: eth0 ${SLAAC1}/64 \\(auto6\\)`));
     assert.doesNotMatch(output, /ramboot: net: eth0 10\.77\.0\.\d+/, 'the ram script set up no IPv4 address');
     assert.match(output, /ramboot: fetch: [\d.]+ MiB from http:\/\/\[fd77::1\]\/rootfs\.squashfs/);
@@ -104,7 +96,7 @@ test('static IPv6 in the kernel form with brackets: address, gateway, DNS, host;
   const lab = await startLab({ setDir: set.out, ipv6: true, append: 'ip=[fd77::50]::[fd77::1]:64:node6:eth0:none:[fd77::1] rooturl=http://[fd77::1]/rootfs.squashfs' });
   try {
     const output = await bootOne(lab);
-    assertRealInit(output);
+    assertRealInit(output, IMAGE, set.rootSha);
     assert.match(output, /ramboot: net: eth0 fd77::50\/64 via fd77::1 dns fd77::1 \(static6\)/);
     assert.doesNotMatch(output, /ramboot: net: eth0 10\.77\.0\.\d+/, 'the ram script set up no IPv4 address');
     assert.ok(accessLog(lab).some((l) => l.ip === 'fd77::50' && wholeRoot(l)), 'nginx served the image to the static address (it had left DAD)');
@@ -121,7 +113,7 @@ test('proxy=: the image comes through tinyproxy from an origin the guest cannot 
   try {
     pids = execFileSync('ip', ['netns', 'pids', lab.namespace], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
     const output = await bootOne(lab);
-    assertRealInit(output);
+    assertRealInit(output, IMAGE, set.rootSha);
     assert.match(output, /ramboot: net: http:\/\/ and https:\/\/ fetches go through the proxy http:\/\/10\.77\.0\.1:3128/);
     const lease = /ramboot: net: eth0 (10\.77\.0\.\d+)\/24 \(dhcp\)/.exec(output);
     assert.ok(lease, 'a DHCP lease without a router: 10.77.1.1 is unreachable for the guest itself');

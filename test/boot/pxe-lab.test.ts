@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseInitMarkers } from '../../src/lab/demo-root.ts';
 import { OVMF_CODE } from '../../src/lab/pxe-lab/guest.ts';
 import { listNamespaces } from '../../src/lab/pxe-lab/netns.ts';
 import { labMac, startLab, type Lab } from '../../src/lab/pxe-lab/run-lab.ts';
 import { buildSet, type BuiltSet } from './image-set.ts';
+import { assertRealInit } from './lab-asserts.ts';
 import { skipLab } from './lab-skip.ts';
 
 const skip = skipLab;
@@ -72,13 +72,6 @@ async function bootAll(lab: Lab): Promise<string[]> {
   return lab.guests.map((g) => g.output());
 }
 
-function assertRealInit(output: string): void {
-  const m = parseInitMarkers(output);
-  assert.ok(m.done, `init did not finish:\n${output.slice(-3000)}`);
-  assert.equal(m.pid, 1, 'the real init runs as PID 1');
-  assert.equal(m.image, 'pxe-lab');
-  assert.doesNotMatch(output, /ramboot: error:/);
-}
 
 /** The access log lines of the generated log format `ramboot`. */
 function accessLog(lab: Lab): { ip: string; request: string; status: number; bytes: number; range: string; ua: string }[] {
@@ -103,7 +96,7 @@ test('two clients PXE-boot at once: firmware iPXE, lease from dnsmasq, kernel/in
     const log = accessLog(lab);
     const addresses = new Set<string>();
     outputs.forEach((output, i) => {
-      assertRealInit(output);
+      assertRealInit(output, 'pxe-lab');
       const mac = labMac(i + 1, 1);
       // The firmware's iPXE got its lease and the script URL from dnsmasq, then chained it.
       assert.match(output, new RegExp(`Configuring \\(net0 ${mac}\\)`));
@@ -135,7 +128,7 @@ test('static ip= in the kernel\'s full form (client:server:gw:netmask:host:dev:a
   const lab = await startLab({ setDir: set.out, append: 'ip=10.77.0.50:10.77.0.1:10.77.0.1:255.255.255.0:labhost:eth0:off:10.77.0.1:10.77.0.2' });
   try {
     const [output] = await bootAll(lab);
-    assertRealInit(output!);
+    assertRealInit(output!, 'pxe-lab');
     assert.match(output!, /ramboot: net: eth0 10\.77\.0\.50\/24 via 10\.77\.0\.1 dns 10\.77\.0\.1 10\.77\.0\.2 host labhost \(static\)/);
     assert.ok(accessLog(lab).some((l) => l.ip === '10.77.0.50' && l.request === 'GET /rootfs.squashfs HTTP/1.1' && l.status === 200), 'nginx served the rootfs to the static address');
   } finally {
@@ -147,7 +140,7 @@ test('UEFI (OVMF) with iPXE\'s EFI ROM; static ip= in the short form (client::gw
   const lab = await startLab({ setDir: set.out, firmware: 'uefi', append: 'ip=10.77.0.51::10.77.0.1:255.255.255.0' });
   try {
     const [output] = await bootAll(lab);
-    assertRealInit(output!);
+    assertRealInit(output!, 'pxe-lab');
     assert.match(output!, /^Features: .*\bEFI\b/m, 'the NIC ROM ran as iPXE\'s EFI build');
     assert.match(output!, /efi: EFI v[\d.]+ by EDK II/, 'the kernel was started by OVMF');
     assert.match(output!, /Filename: http:\/\/10\.77\.0\.1\/boot\.ipxe/);
@@ -162,7 +155,7 @@ test('two NICs: BOOTIF= from iPXE makes the ram script use the NIC that PXE-boot
   const lab = await startLab({ setDir: set.out, extraNic: true });
   try {
     const [output] = await bootAll(lab);
-    assertRealInit(output!);
+    assertRealInit(output!, 'pxe-lab');
     const bootMac = labMac(1, 1);
     assert.match(output!, new RegExp(`BOOTIF=01-${bootMac.replaceAll(':', '-')}`));
     // eth0 is the isolated NIC (QEMU's restricted user network, whose own DHCP would give 10.0.2.15).

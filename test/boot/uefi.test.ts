@@ -61,6 +61,9 @@ test('the set lists ramboot.efi in SHA256SUMS; its sections are the set\'s files
   assert.match(section('.uname').toString(), /^6\.\d+\.\d+-\d+-cloud-amd64$/);
   const r = ramboot('verify-sig', join(out, 'ramboot.efi'), '--cert', SNAKEOIL_CERT);
   assert.equal(r.status, 0, r.stderr);
+  // ramboot ls tells a signed UKI by its certificate table (the README's "Looking inside images").
+  const ls = ramboot('ls', join(out, 'ramboot.efi'));
+  assert.match(ls.stdout, /^\S+ramboot\.efi: unified kernel image, x86-64, \d+ bytes, signed \(\d+-byte signature table\)$/m);
 });
 
 test('Secure Boot: the signed UKI boots to the real init, rooturl resolved against the DHCP boot file', { skip }, async () => {

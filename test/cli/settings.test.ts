@@ -33,8 +33,8 @@ test('the README usage lines and option list are generated from the table (run n
 
 /** Flags added since: each addition is deliberate, and none may rename or reorder a kept one. */
 const ADDED_FLAGS: Record<BuilderCommand, string[]> = {
-  build: ['--uki', '--uki-stub <file>', '--uki-append <words>', '--sign-key <file>', '--sign-cert <file>', '--hooks <dir>', '--hook <name>', '--ssh-key <file>'],
-  initrd: ['--hooks <dir>', '--hook <name>', '--ssh-key <file>'],
+  build: ['--uki', '--uki-stub <file>', '--uki-append <words>', '--sign-key <file>', '--sign-cert <file>', '--hooks <dir>', '--hook <name>', '--ssh-key <file>', '--arch <arch>'],
+  initrd: ['--hooks <dir>', '--hook <name>', '--ssh-key <file>', '--arch <arch>'],
   rootfs: [],
 };
 

@@ -109,15 +109,20 @@ export interface="$nic" ${Object.entries(env).map(([k, v]) => `${k}='${v}'`).joi
   );
 }
 
-test('ip=dhcp6 with udhcpc6: the lease through lib/udhcpc.sh, address as /128, DNS checked, junk dropped', () => {
+test('ip=dhcp6 with udhcpc6: after the link-local address left DAD, the lease through lib/udhcpc.sh, address (in udhcpc6\'s full form) as /128, DNS checked, junk dropped', () => {
   const sb = sandbox('ip=dhcp6');
   sb.nic('eth0');
-  sb.write('ip6-eth0', `${head(2)}    inet6 fd77::1a2/128 scope global \n`);
-  fakeUdhcpc6(sb, { ipv6: 'fd77::1a2', dns: 'fd77::1 not;an;address 10.77.0.1', search: 'lab.example' });
+  // No link-local address yet (no carrier), then a tentative one: udhcpc6 must not start before it is usable.
+  sb.write('ip6-eth0-1', head(2));
+  sb.write('ip6-eth0-2', `${head(2)}    inet6 fe80::5054:ff:fe77:101/64 scope link tentative \n`);
+  sb.write('ip6-eth0', `${head(2)}    inet6 fd77::1a2/128 scope global \n${LINK_LOCAL}`);
+  // busybox 1.37's udhcpc6 writes every group in full.
+  fakeUdhcpc6(sb, { ipv6: 'fd77:0000:0000:0000:0000:0000:0000:01a2', dns: 'fd77:0000:0000:0000:0000:0000:0000:0001 not;an;address 10.77.0.1', search: 'lab.example', lease: '3600' });
   const r = sb.run(NET, { ...FAST, RAM_DHCP_TRIES: '5' });
   assert.equal(r.status, 0, r.output);
   assert.ok(sb.callLines('udhcpc6').some((l) => /^udhcpc6 -f -q -n -t 5 -T 1 -i eth0 -s \S+\/udhcpc\.sh$/.test(l)), sb.callLines('udhcpc6').join('\n'));
-  assert.ok(sb.callLines('ip').includes('ip -6 addr add fd77::1a2/128 dev eth0'));
+  assert.ok(Number(sb.read('ip6-count-eth0')) >= 3, 'polled past the no-address and tentative states before udhcpc6');
+  assert.ok(sb.callLines('ip').includes('ip -6 addr add fd77::1a2/128 dev eth0 valid_lft 3600 preferred_lft 3600'), 'the lease\'s lifetime, as a DHCPv6 client in the root would set it');
   assert.equal(sb.read('etc/resolv.conf'), '# Written by ramboot from the IPv6 setup of eth0.\nsearch lab.example\nnameserver fd77::1\nnameserver 10.77.0.1\n');
   assert.match(r.stdout, /^ramboot: net: eth0 fd77::1a2\/128 dns fd77::1 10\.77\.0\.1 \(dhcp6\)$/m);
 });
@@ -125,11 +130,45 @@ test('ip=dhcp6 with udhcpc6: the lease through lib/udhcpc.sh, address as /128, D
 test('ip=dhcp6: a lease whose address is not one stops the boot before ip sees it', () => {
   const sb = sandbox('ip=dhcp6');
   sb.nic('eth0');
-  fakeUdhcpc6(sb, { ipv6: 'fd77::1/64 dev lo' });
+  sb.write('ip6-eth0', head(2) + LINK_LOCAL);
+  fakeUdhcpc6(sb, { ipv6: 'fd77::1/64 dev lo', lease: '08' });
   const r = sb.run(NET, { ...FAST, RAM_DHCP_TRIES: '5' });
   assert.equal(r.status, 1);
   assert.deepEqual(errorLines(r.output), ["ramboot: error: net: eth0: DHCPv6 address 'fd77::1/64 dev lo' is not an IPv6 address (dhcp6)"]);
   assert.ok(!sb.callLines('ip').some((l) => l.includes('addr add')));
+});
+
+test('ip=dhcp6: a lease time that is not a number (or 0) is dropped: the address is added without a lifetime', () => {
+  for (const lease of ['08', '0', '1;reboot', '99999999999']) {
+    const sb = sandbox('ip=dhcp6');
+    sb.nic('eth0');
+    sb.write('ip6-eth0', `${head(2)}    inet6 fd77::1a2/128 scope global \n${LINK_LOCAL}`);
+    fakeUdhcpc6(sb, { ipv6: 'fd77::1a2', lease });
+    const r = sb.run(NET, { ...FAST, RAM_DHCP_TRIES: '5' });
+    assert.equal(r.status, 0, r.output);
+    assert.ok(sb.callLines('ip').includes('ip -6 addr add fd77::1a2/128 dev eth0'), `${lease}: ${sb.callLines('ip').join(' | ')}`);
+  }
+});
+
+test('ip=dhcp6: no link-local address (no carrier) stops the boot with one line before udhcpc6 runs; a udhcpc6 that gets no lease has its last word in the error', () => {
+  const sb = sandbox('ip=dhcp6');
+  sb.nic('eth0');
+  sb.write('ip6-eth0', head(2));
+  fakeUdhcpc6(sb, {});
+  const r = sb.run(NET, FAST);
+  assert.equal(r.status, 1);
+  assert.deepEqual(errorLines(r.output), ['ramboot: error: net: no IPv6 link-local address on eth0 after 0.50s, which DHCPv6 sends from (no carrier? IPv6 disabled, ipv6.disable=1?)']);
+  assert.deepEqual(sb.callLines('udhcpc6'), []);
+
+  const silent = sandbox('ip=dhcp6');
+  silent.nic('eth0');
+  silent.write('ip6-eth0', head(2) + LINK_LOCAL);
+  // What busybox 1.37's udhcpc6 says when nobody answers, then its leasefail event.
+  silent.stub('udhcpc6', `while [ $# -gt 0 ]; do case $1 in -i) nic=$2; shift ;; esac; shift; done
+echo 'udhcpc6: started, v1.37.0'; echo 'udhcpc6: sending discover'; : >"$RAM_NETDIR/$nic.failed"`);
+  const r2 = silent.run(NET, FAST);
+  assert.equal(r2.status, 1);
+  assert.deepEqual(errorLines(r2.output), ['ramboot: error: net: no DHCPv6 lease on eth0 within 1s (is a DHCPv6 server answering? routers must send RAs with the M flag); eth0: udhcpc6: sending discover']);
 });
 
 test('ip=dhcp,auto6 (dual stack) runs both in turn; an unknown word in the list stops the boot', () => {
@@ -152,6 +191,25 @@ test('ram_check_ipv6 accepts the text forms and refuses the rest', () => {
   assert.doesNotMatch(r.stdout, /^(NO|YES) /m, r.stdout);
 });
 
+test('ram_ipv6_compact writes udhcpc6\'s full form as ip(8) does (RFC 5952): zeros dropped, the first longest zero run as ::', () => {
+  const sb = sandbox('');
+  const cases: [string, string][] = [
+    ['fd77:0000:0000:0000:0000:0000:0000:01cb', 'fd77::1cb'],
+    ['0000:0000:0000:0000:0000:0000:0000:0001', '::1'],
+    ['0000:0000:0000:0000:0000:0000:0000:0000', '::'],
+    ['fd77:0000:0000:0000:0000:0000:0000:0000', 'fd77::'],
+    ['2001:0db8:0000:0001:0000:0000:0000:0001', '2001:db8:0:1::1'],
+    ['2001:0db8:0000:0000:0001:0000:0000:0001', '2001:db8::1:0:0:1'],
+    ['2001:0db8:0000:0001:0001:0001:0001:0001', '2001:db8:0:1:1:1:1:1'],
+    ['fe80:0000:0000:0000:5054:00ff:fe77:0101', 'fe80::5054:ff:fe77:101'],
+    ['fd77::1', 'fd77::1'],
+    ['::ffff:10.0.0.1', '::ffff:10.0.0.1'],
+  ];
+  const r = sb.run(cases.map(([a]) => `ram_ipv6_compact '${a}'; echo "$RAM_IP6_SHORT"`).join('\n'));
+  assert.equal(r.status, 0, r.output);
+  assert.deepEqual(r.stdout.trim().split('\n'), cases.map(([, short]) => short));
+});
+
 test('proxy=: checked, then http_proxy/https_proxy for wget and curl; a kernel-given http_proxy is replaced', () => {
   const sb = sandbox('ip=off proxy=http://[fd77::1]:3128');
   const r = sb.run(`${NET}; echo "http=$http_proxy https=$https_proxy"; sh -c 'echo "child=$http_proxy"'`, { http_proxy: 'http://evil:1/', HTTPS_PROXY: 'http://evil:2/' });
@@ -163,6 +221,26 @@ test('proxy=: checked, then http_proxy/https_proxy for wget and curl; a kernel-g
   const none = sandbox('ip=off');
   const r2 = none.run(`${NET}; echo "http=[\${http_proxy:-}] HTTPS=[\${HTTPS_PROXY:-}]"`, { http_proxy: 'http://evil:1/', HTTPS_PROXY: 'http://evil:2/' });
   assert.match(r2.stdout, /^http=\[\] HTTPS=\[\]$/m, 'no proxy= means no proxy, whatever the environment held');
+});
+
+test('proxy= with an https:// rooturl and no curl in the initrd: one error line naming --hook curl, nothing sent; http:// still goes through wget', () => {
+  const conf = { baked: { rootsha256: 'a'.repeat(64) }, facts: { KVER: '6.1.0-test', ROOTSIZE: '', VERSION: 't' } };
+  const sb = new Sandbox({ cmdline: 'ip=off proxy=http://10.77.0.1:3128 rooturl=https://10.77.1.1/rootfs.squashfs,https://[fd77::1]/rootfs.squashfs', conf });
+  sandboxes.push(sb);
+  sb.stub('wget', 'exit 1');
+  sb.stub('nc', 'exit 1');
+  const r = sb.run(`${NET}; ram_stage_fetch`);
+  assert.equal(r.status, 1);
+  const cause = 'https:// through proxy=http://10.77.0.1:3128 needs curl, which this initrd lacks: busybox wget cannot tunnel TLS through a proxy (it sends no CONNECT); build the initrd with --hook curl';
+  assert.deepEqual(errorLines(r.output), [`ramboot: error: cannot download the root image: https://10.77.1.1/rootfs.squashfs: ${cause}; https://[fd77::1]/rootfs.squashfs: ${cause}`]);
+  assert.deepEqual(sb.callLines('wget'), [], 'no request left the machine, not even one straight to the origin');
+  assert.deepEqual(sb.callLines('nc'), []);
+
+  const plain = new Sandbox({ cmdline: 'ip=off proxy=http://10.77.0.1:3128 rooturl=http://10.77.1.1/rootfs.squashfs', conf });
+  sandboxes.push(plain);
+  plain.stub('wget', 'echo "proxy=$http_proxy" >&2; exit 1');
+  plain.run(`${NET}; ram_stage_fetch`, { RAM_FETCH_TRIES: '1' });
+  assert.ok(plain.callLines('wget').length > 0, 'an http:// URL is wget\'s, through the proxy');
 });
 
 test('http_proxy= on the command line is proxy= (and checked like it)', () => {

@@ -28,6 +28,18 @@ test('dnsmasq --ipv6-range: RAs (SLAAC) and DHCPv6 from the range, DNS for DHCPv
   assert.equal(r.status, 0, r.stderr);
 });
 
+test('dnsmasq dhcp6Only: the range without slaac (RAs managed, prefix not autonomous); accepted by dnsmasq --test', { skip: skipWithout('dnsmasq', ['--version'], 'apt-get install dnsmasq-base') }, () => {
+  const conf = renderDnsmasqConfig({ ...base, ipv6Range: 'fd77::100,fd77::1ff', dhcp6Only: true });
+  const lines = conf.split('\n');
+  assert.ok(lines.includes('enable-ra'));
+  assert.ok(lines.includes('dhcp-range=fd77::100,fd77::1ff,64,1h'));
+  assert.ok(!conf.includes('slaac'));
+  const file = join(work, 'dnsmasq-dhcp6.conf');
+  writeFileSync(file, conf);
+  const r = spawnSync('dnsmasq', ['--test', `--conf-file=${file}`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
+
 test('dnsmasq: a range or DNS server that is not IPv6 is refused with a hint', () => {
   assert.throws(() => renderDnsmasqConfig({ ...base, ipv6Range: 'fd77::100' }), /--ipv6-range 'fd77::100' is not START,END of IPv6 addresses/);
   assert.throws(() => renderDnsmasqConfig({ ...base, ipv6Range: '10.0.0.1,10.0.0.2' }), /is not START,END of IPv6 addresses/);

@@ -3,8 +3,9 @@
 // HTTPS with a certificate that matches the guest's view of the server (10.0.2.2) and with ones
 // that must be refused.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { copyHostBinaries } from '../../src/lab/host-binaries.ts';
 
 export interface TestCa {
   /** The CA certificate, PEM: what the root's CA bundle holds. */
@@ -41,4 +42,15 @@ export function makeTestCa(dir: string): TestCa {
       return { key: readFileSync(key), cert: readFileSync(cert) };
     },
   };
+}
+
+/** Gives the root at `root` this machine's curl and a CA bundle of a fresh test CA only (made in
+ * `certsDir`): what the curl hook packs, so the guest trusts that CA and nothing else. */
+export async function rootWithCurlTrustingTestCa(root: string, certsDir: string): Promise<TestCa> {
+  await copyHostBinaries(root, ['/usr/bin/curl']);
+  mkdirSync(certsDir, { recursive: true });
+  const ca = makeTestCa(certsDir);
+  mkdirSync(join(root, 'etc/ssl/certs'), { recursive: true });
+  writeFileSync(join(root, 'etc/ssl/certs/ca-certificates.crt'), ca.cert);
+  return ca;
 }

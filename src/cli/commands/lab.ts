@@ -24,10 +24,12 @@ export const labCommand = new Command('lab')
   .description('boot an image set through firmware PXE, dnsmasq, iPXE and nginx in a private network namespace (needs root)')
   .requiredOption('--set <dir>', 'the image set directory (ramboot build --out)')
   .addOption(new Option('--clients <n>', 'guests booted at once').argParser(parseInteger).default(1))
-  .addOption(new Option('--firmware <kind>', 'guest firmware: bios (SeaBIOS) or uefi (OVMF); the NIC\'s iPXE ROM boots either way').choices(['bios', 'uefi'] as const).default('bios' as const))
+  .addOption(new Option('--firmware <kind>', 'guest firmware: bios (SeaBIOS) or uefi (OVMF), where the NIC\'s iPXE ROM boots; uefi-http: OVMF\'s own UEFI HTTP Boot loads the set\'s ramboot.efi (build --uki --uki-append console=ttyS0)').choices(['bios', 'uefi', 'uefi-http'] as const).default('bios' as const))
   .option('--append <words>', 'extra kernel command line words, written into boot.ipxe')
-  .option('--ipv6', 'IPv6 too: router advertisements (SLAAC) and DHCPv6 for fd77::/64, nginx on [::], a DNS server with boot6.lab (AAAA only); guests boot with ip=dhcp,auto6 rooturl=http://boot6.lab/rootfs.squashfs')
+  .addOption(new Option('--ipv6 [mode]', 'IPv6 too: router advertisements (SLAAC) and DHCPv6 for fd77::/64, nginx on [::], a DNS server with boot6.lab (AAAA only); guests boot with ip=dhcp,auto6 rooturl=http://boot6.lab/rootfs.squashfs. --ipv6 dhcp6: DHCPv6 leases only (no SLAAC), guests boot with ip=dhcp6 (build the set with --busybox naming a busybox with udhcpc6)').choices(['dual', 'dhcp6'] as const))
   .option('--proxy', 'a forward proxy (tinyproxy) on 10.77.0.1:3128 and the set at 10.77.1.1, which guests reach only through it; guests boot with proxy=http://10.77.0.1:3128 rooturl=http://10.77.1.1/rootfs.squashfs')
+  .option('--origin-cert <pem>', 'with --proxy: the origin serves https:// with this certificate (for IP:10.77.1.1) and guests boot with rooturl=https://10.77.1.1/rootfs.squashfs, fetched through the proxy by CONNECT (build the set with --hook curl from a root that trusts the certificate\'s CA)')
+  .option('--origin-key <pem>', 'the key of --origin-cert')
   .option('--bond', 'a second NIC per guest on the lab bridge and bond=bond0:eth0,eth1:mode=active-backup,miimon=100 (build the set with --hook bonding)')
   .addOption(new Option('--vlan <id>', 'boot over 802.1Q VLAN <id>: a second NIC per guest wired to a peer guest that serves DHCP and the rootfs only on that VLAN; guests boot with vlan=eth1.<id>:eth1 (build the set with --hook vlan)').argParser(parseInteger))
   .option('--extra-nic', 'give each guest a second, isolated NIC ahead of the boot NIC (BOOTIF= must pick the right one)')
@@ -56,8 +58,9 @@ export const labCommand = new Command('lab')
       firmware: opts.firmware,
       ...(opts.append !== undefined ? { append: opts.append } : {}),
       ...(opts.extraNic ? { extraNic: true } : {}),
-      ...(opts.ipv6 ? { ipv6: true } : {}),
+      ...(opts.ipv6 ? { ipv6: opts.ipv6 === 'dhcp6' ? ('dhcp6' as const) : true } : {}),
       ...(opts.proxy ? { proxy: true } : {}),
+      ...(opts.originCert !== undefined || opts.originKey !== undefined ? { proxyTls: { cert: opts.originCert ?? '', key: opts.originKey ?? '' } } : {}),
       ...(opts.bond ? { bond: true } : {}),
       ...(opts.vlan !== undefined ? { vlan: opts.vlan } : {}),
       onOutput: prefixer(),
@@ -73,7 +76,7 @@ export const labCommand = new Command('lab')
           [
             `ramboot lab: running; attach with: ip netns exec ${lab.namespace} sh   (the server is ${lab.baseUrl})`,
             `ramboot lab: configs: ${lab.stateDir}/dnsmasq.conf, ${lab.stateDir}/nginx-ramboot.conf, ${lab.stateDir}/www/boot.ipxe`,
-            `ramboot lab: logs: ${[lab.dnsmasqLog, lab.accessLog, lab.dnsLog, lab.proxyLog].filter(Boolean).join(', ')}; Ctrl-C removes everything`,
+            `ramboot lab: logs: ${[lab.dnsmasqLog, lab.accessLog, lab.dnsLog, lab.proxyLog, lab.originTlsLog].filter(Boolean).join(', ')}; Ctrl-C removes everything`,
             '',
           ].join('\n'),
         );

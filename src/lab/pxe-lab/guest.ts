@@ -24,6 +24,8 @@ export interface LabGuestOptions {
   memoryMiB?: number;
   /** 'uefi': OVMF's code and a copy of its variable store (this path) as pflash. */
   uefiVars?: string;
+  /** With uefiVars: the firmware's own UEFI HTTP Boot, no iPXE ROM and no PXE (run-lab.ts). */
+  httpBoot?: boolean;
   /** A QEMU human monitor on this unix socket (LabGuest.monitor), e.g. for `set_link`. */
   monitorSocket?: string;
   /** Boot this kernel and initrd directly (no PXE); every NIC then goes without its ROM. */
@@ -55,6 +57,9 @@ export function renderGuestArgs(opts: LabGuestOptions): string[] {
   ]; // prettier-ignore
   if (opts.uefiVars) {
     args.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${opts.uefiVars}`);
+    // OVMF tries PXEv4 and PXEv6 before HTTPv4 on a NIC; these fw_cfg switches (edk2's
+    // OvmfPkg/RUNTIME_CONFIG.md) remove the PXE boot options, so the firmware goes straight to HTTP.
+    if (opts.httpBoot) args.push('-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no', '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no');
   }
   if (opts.direct) args.push('-kernel', opts.direct.kernel, '-initrd', opts.direct.initrd, '-append', opts.direct.append);
   opts.nics.forEach((nic, i) => {
@@ -68,8 +73,10 @@ export function renderGuestArgs(opts: LabGuestOptions): string[] {
     } else {
       args.push('-netdev', `tap,id=${id},ifname=${nic.tap},script=no,downscript=no`);
     }
-    // Only the boot NIC keeps its option ROM; bootindex makes the firmware boot it first.
-    args.push('-device', `virtio-net-pci,netdev=${id},mac=${nic.mac}${nic.boot && !opts.direct ? ',bootindex=1' : ',romfile='}`);
+    // Only the boot NIC keeps its option ROM; bootindex makes the firmware boot it first. With
+    // httpBoot it has no ROM either: OVMF's own network stack (HttpBootDxe) drives it.
+    const rom = nic.boot && !opts.direct ? `,bootindex=1${opts.httpBoot ? ',romfile=' : ''}` : ',romfile=';
+    args.push('-device', `virtio-net-pci,netdev=${id},mac=${nic.mac}${rom}`);
   });
   return args;
 }

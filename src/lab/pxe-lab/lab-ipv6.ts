@@ -4,6 +4,8 @@
 // and nginx listens on [::] too. A second dnsmasq plays the site's DNS server: it answers only
 // for boot6.lab, a name with an AAAA record and no A record, so a fetch by that name can only go
 // over IPv6. The IPv4 leases name it as their DNS server (10.77.0.1), DHCPv6 as fd77::1.
+// `--ipv6 dhcp6` (LabOptions.ipv6 'dhcp6') drops the autonomous flag: the RAs are managed only
+// and a guest's one global address is its DHCPv6 lease.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';

@@ -3,11 +3,14 @@
 // namespace holds (on its loopback). Guests get no route to it (the lab's DHCP gives no router),
 // so a guest fetching http://10.77.1.1/rootfs.squashfs succeeds only through the proxy: the
 // proxy's log shows the request and nginx's access log shows it coming from 10.77.1.1.
+// With a certificate (LabOptions.proxyTls) the origin also serves the set over https on
+// 10.77.1.1:443, from an nginx of its own: the guest's curl must tunnel through the proxy with
+// CONNECT (busybox wget cannot), and that nginx's access log shows the tunnelled requests.
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { toolError } from '../../errors.js';
+import { toolError, usageError } from '../../errors.js';
 import { LAB_SERVER_IP, LAB_SUBNET, LAB_PREFIX, type LabNetwork } from './netns.js';
 import { startInNamespace, waitReady, type LabServer } from './servers.js';
 
@@ -54,4 +57,49 @@ export function proxyRequests(log: string): string[] {
     .split('\n')
     .map((line) => /\]: Request \(file descriptor \d+\): (.*)$/.exec(line)?.[1])
     .filter((r): r is string => r !== undefined);
+}
+
+export interface OriginTls {
+  /** PEM certificate (chain) for IP:10.77.1.1, and its key. */
+  cert: string;
+  key: string;
+}
+
+/** nginx serving `webRoot` over https at LAB_ORIGIN_IP:443 only; its access log in the generated config's format. */
+export async function startTlsOrigin(net: LabNetwork, stateDir: string, webRoot: string, tls: OriginTls): Promise<{ server: LabServer; log: string }> {
+  if (!tls.cert || !tls.key) throw usageError('an https origin needs a certificate and its key', 'give both --origin-cert and --origin-key');
+  for (const f of [tls.cert, tls.key]) if (!existsSync(f)) throw toolError(`the origin's TLS file ${f} is missing`, 'give a PEM certificate for IP:10.77.1.1 and its key');
+  const dir = join(stateDir, 'origin-tls');
+  await mkdir(join(dir, 'temp'), { recursive: true });
+  const log = join(dir, 'access.log');
+  const pidFile = join(dir, 'nginx.pid');
+  const conf = join(dir, 'nginx.conf');
+  await writeFile(
+    conf,
+    [
+      '# ramboot lab: the proxy lab\'s origin over https (a separate nginx, in the foreground)',
+      'daemon off;',
+      'worker_processes 1;',
+      'user root;',
+      `pid ${pidFile};`,
+      `error_log ${join(dir, 'error.log')} info;`,
+      'events { worker_connections 64; }',
+      'http {',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${join(dir, 'temp', t)};`),
+      '    log_format origin \'$remote_addr "$request" $status $body_bytes_sent range="$http_range" ua="$http_user_agent"\';',
+      '    server {',
+      `        listen ${LAB_ORIGIN_IP}:443 ssl;`,
+      `        ssl_certificate ${tls.cert};`,
+      `        ssl_certificate_key ${tls.key};`,
+      `        root ${webRoot};`,
+      '        sendfile on;',
+      `        access_log ${log} origin;`,
+      '    }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const { server, child } = startInNamespace(net, 'nginx (https origin)', ['nginx', '-p', dir, '-c', conf, '-e', join(dir, 'error.log')]);
+  await waitReady('nginx', child, () => existsSync(pidFile));
+  return { server, log };
 }

@@ -14,8 +14,9 @@ import { createLabNetwork, labNamespaceName, removeStaleLabNamespaces, LAB_BRIDG
 import { startDnsmasq, startNginx, type LabServer } from './servers.js';
 import { OVMF_CODE, OVMF_VARS, startLabGuest, type GuestNic, type LabGuest } from './guest.js';
 import { addLabIpv6, startLabDns, LAB_NAME6, LAB_RANGE6, LAB_SERVER_IP6 } from './lab-ipv6.js';
-import { addOriginAddress, startLabProxy, LAB_ORIGIN_IP, LAB_PROXY_URL } from './lab-proxy.js';
+import { addOriginAddress, startLabProxy, startTlsOrigin, LAB_ORIGIN_IP, LAB_PROXY_URL, type OriginTls } from './lab-proxy.js';
 import { bondTap, LAB_BOND_PARAM } from './lab-bond.js';
+import { checkHttpBootSet } from './lab-http-boot.js';
 import { startVlanPeer, vlanWords, LAB_VLAN_PORT } from './lab-vlan.js';
 
 export interface LabOptions {
@@ -26,13 +27,17 @@ export interface LabOptions {
   append?: string;
   /** Give each guest first a NIC on an isolated network, then the boot NIC (BOOTIF must pick it). */
   extraNic?: boolean;
-  /** Guest firmware, default 'bios' (SeaBIOS); 'uefi' is OVMF. Either way the NIC's iPXE ROM does the PXE boot. */
-  firmware?: 'bios' | 'uefi';
+  /** Guest firmware, default 'bios' (SeaBIOS); 'uefi' is OVMF. Either way the NIC's iPXE ROM does
+   * the PXE boot. 'uefi-http': OVMF boots the set's ramboot.efi by UEFI HTTP Boot (lab-http-boot.ts). */
+  firmware?: 'bios' | 'uefi' | 'uefi-http';
   memoryMiB?: number;
-  /** IPv6 on the lab network (lab-ipv6.ts); guests boot with ip=dhcp,auto6 and fetch by an AAAA-only name unless --append says otherwise. */
-  ipv6?: boolean;
+  /** IPv6 on the lab network (lab-ipv6.ts); guests boot with ip=dhcp,auto6 and fetch by an AAAA-only name unless --append says otherwise.
+   * 'dhcp6': DHCPv6 leases only (no SLAAC prefix), guests boot with ip=dhcp6 (their busybox needs udhcpc6). */
+  ipv6?: boolean | 'dhcp6';
   /** A forward proxy, and the set at an origin address only it reaches (lab-proxy.ts); guests boot with proxy= and that origin. */
   proxy?: boolean;
+  /** With proxy: the origin serves https with this certificate (for IP:10.77.1.1) and guests fetch https://10.77.1.1/; the set needs --hook curl and a root that trusts the certificate's CA. */
+  proxyTls?: OriginTls;
   /** A second NIC per guest on the bridge and bond= over both (lab-bond.ts); the set needs --hook bonding. */
   bond?: boolean;
   /** A VLAN with this id (1..4094) on a second NIC per guest, served by a peer guest (lab-vlan.ts); the set needs --hook vlan. */
@@ -54,6 +59,8 @@ export interface Lab {
   dnsLog?: string;
   /** --proxy: tinyproxy's log. */
   proxyLog?: string;
+  /** proxyTls: the https origin's access log. */
+  originTlsLog?: string;
   /** Stop everything and delete the namespace and the state directory. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -61,7 +68,7 @@ export interface Lab {
 /** QEMU's locally administered 52:54:00 prefix, then the lab, client and NIC numbers. */
 export const labMac = (client: number, nic: number) => `52:54:00:77:${client.toString(16).padStart(2, '0')}:${nic.toString(16).padStart(2, '0')}`;
 
-const SET_FILES = ['vmlinuz', 'initrd.img', 'rootfs.squashfs', 'cmdline.txt', 'SHA256SUMS'];
+const SET_FILES = ['vmlinuz', 'initrd.img', 'rootfs.squashfs', 'cmdline.txt', 'SHA256SUMS', 'ramboot.efi'];
 
 export async function startLab(opts: LabOptions): Promise<Lab> {
   const setDir = resolve(opts.setDir);
@@ -69,7 +76,9 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     if (!existsSync(join(setDir, f))) throw inputError(`${setDir} has no ${f}`, 'give --set the directory ramboot build wrote');
   }
   const clients = opts.clients ?? 1;
-  if (opts.firmware === 'uefi') {
+  if (opts.proxyTls && !opts.proxy) throw inputError('an https origin (--origin-cert) goes with --proxy', 'add --proxy');
+  if (opts.firmware === 'uefi-http') checkHttpBootSet({ ...opts, setDir });
+  if (opts.firmware === 'uefi' || opts.firmware === 'uefi-http') {
     for (const f of [OVMF_CODE, OVMF_VARS]) if (!existsSync(f)) throw toolError(`no UEFI firmware: ${f} is missing`, 'apt-get install ovmf, or use --firmware bios');
   }
   const stateDir = await mkdtemp(join(tmpdir(), 'ramboot-lab-'));
@@ -85,6 +94,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   let dnsLog: string | undefined;
   let vlanPeer: LabGuest | undefined;
   let proxyLog: string | undefined;
+  let originTlsLog: string | undefined;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -102,13 +112,13 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     // console=ttyS0: the lab reads each guest on its serial port. --ipv6 and --proxy words
     // come before --append's, so the user's words win.
     const labWords = [
-      ...(opts.ipv6 ? ['ip=dhcp,auto6', `rooturl=http://${LAB_NAME6}/rootfs.squashfs`] : []),
-      ...(opts.proxy ? [`proxy=${LAB_PROXY_URL}`, `rooturl=http://${LAB_ORIGIN_IP}/rootfs.squashfs`] : []),
+      ...(opts.ipv6 ? [opts.ipv6 === 'dhcp6' ? 'ip=dhcp6' : 'ip=dhcp,auto6', `rooturl=http://${LAB_NAME6}/rootfs.squashfs`] : []),
+      ...(opts.proxy ? [`proxy=${LAB_PROXY_URL}`, `rooturl=${opts.proxyTls ? 'https' : 'http'}://${LAB_ORIGIN_IP}/rootfs.squashfs`] : []),
       ...(opts.bond ? [LAB_BOND_PARAM] : []),
       ...(opts.vlan ? vlanWords(opts.vlan) : []),
     ];
     const append = ['console=ttyS0', ...labWords, opts.append ?? ''].join(' ').trim();
-    const ipv6 = opts.ipv6 ? { ipv6Range: LAB_RANGE6, dns6: LAB_SERVER_IP6, dns: LAB_SERVER_IP } : {};
+    const ipv6 = opts.ipv6 ? { ipv6Range: LAB_RANGE6, dns6: LAB_SERVER_IP6, dns: LAB_SERVER_IP, ...(opts.ipv6 === 'dhcp6' ? { dhcp6Only: true } : {}) } : {};
     const common = { setDir, baseUrl, webRoot: www, tftpRoot: www, accessLog, dnsmasqLog, append, ...ipv6 };
     await writeFile(join(www, CONFIG_FILES.ipxe), await renderSetConfig('ipxe', common));
     const dnsmasqConf = join(stateDir, CONFIG_FILES.dnsmasq);
@@ -130,6 +140,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       const proxy = await startLabProxy(net, stateDir);
       servers.push(proxy.server);
       proxyLog = proxy.log;
+      if (opts.proxyTls) {
+        const origin = await startTlsOrigin(net, stateDir, www, opts.proxyTls);
+        servers.push(origin.server);
+        originTlsLog = origin.log;
+      }
     }
     if (opts.vlan) {
       // One socket network is one wire: one client.
@@ -149,17 +164,17 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       if (opts.vlan) nics.push({ tap: { socket: `connect=127.0.0.1:${LAB_VLAN_PORT}` }, mac: labMac(c, 3) });
       const name = `client${c}`;
       let uefiVars: string | undefined;
-      if (opts.firmware === 'uefi') {
+      if (opts.firmware === 'uefi' || opts.firmware === 'uefi-http') {
         uefiVars = join(stateDir, `${name}-OVMF_VARS.fd`);
         await copyFile(OVMF_VARS, uefiVars);
       }
-      guests.push(startLabGuest(net, { name, nics, memoryMiB: opts.memoryMiB ?? 1024, monitorSocket: join(stateDir, `${name}.monitor`), ...(uefiVars ? { uefiVars } : {}), ...(opts.onOutput ? { onOutput: (t: string) => opts.onOutput!(name, t) } : {}) }));
+      guests.push(startLabGuest(net, { name, nics, memoryMiB: opts.memoryMiB ?? 1024, monitorSocket: join(stateDir, `${name}.monitor`), ...(uefiVars ? { uefiVars } : {}), ...(opts.firmware === 'uefi-http' ? { httpBoot: true } : {}), ...(opts.onOutput ? { onOutput: (t: string) => opts.onOutput!(name, t) } : {}) }));
     }
   } catch (error) {
     await close();
     throw error;
   }
-  return { namespace, stateDir, baseUrl, guests, accessLog, dnsmasqLog, ...(dnsLog ? { dnsLog } : {}), ...(proxyLog ? { proxyLog } : {}), ...(vlanPeer ? { vlanPeer } : {}), close };
+  return { namespace, stateDir, baseUrl, guests, accessLog, dnsmasqLog, ...(dnsLog ? { dnsLog } : {}), ...(proxyLog ? { proxyLog } : {}), ...(originTlsLog ? { originTlsLog } : {}), ...(vlanPeer ? { vlanPeer } : {}), close };
 }
 
 export { LAB_SERVER_IP, LAB_SUBNET };
