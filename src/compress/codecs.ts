@@ -17,11 +17,12 @@ import { toolFailure } from '../util/run-tool.js';
 export const COMPRESSIONS = ['zstd', 'gzip', 'xz', 'lz4', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
-/** Default level per codec. zstd 6, measured on the cloud-kernel netboot initrd (6.3 MB of cpio,
- * CPU seconds per run on a loaded 2-core machine): level 3 2.22 MB 0.07 s, 5 2.14 MB 0.13 s,
- * 6 2.07 MB 0.16 s, 9 2.03 MB 0.27 s, 12 2.02 MB 0.57 s, 19 1.82 MB 4 s. Past 6 each step costs
- * more time than it saves bytes; below it the file grows faster than the time shrinks. */
-export const DEFAULT_LEVEL: Record<Compression, number> = { zstd: 6, gzip: 9, xz: 6, lz4: 9, none: 0 };
+/** Default level per codec. zstd 5, measured on the cloud-kernel netboot initrd (6.28 MB of
+ * cpio, `zstd -T0 -B2M`, median CPU seconds of 8 runs on a loaded 2-core machine, issue 16):
+ * level 3 2.24 MB 0.04 s, 4 2.22 MB 0.06 s, 5 2.15 MB 0.11 s, 6 2.09 MB 0.19 s, 7 2.08 MB
+ * 0.22 s. The size limit of issue 16 is a quarter of mkinitramfs MODULES=dep, 2.24 MB: level 4
+ * is 1% under it, level 5 4%, and 6 costs 70% more CPU than 5 for 3% of size. */
+export const DEFAULT_LEVEL: Record<Compression, number> = { zstd: 5, gzip: 9, xz: 6, lz4: 9, none: 0 };
 const LEVEL_RANGE: Record<Compression, [number, number]> = {
   zstd: [1, 19],
   gzip: [1, 9],

@@ -5,20 +5,18 @@
 // whatever follows (the next initrd segment) can be read from there.
 //  - gzip: node:zlib's raw inflate after our own header parse; zlib reports how much input it
 //    used, which is where the deflate data ends; then the CRC32/ISIZE trailer is checked.
-//  - zstd, xz, lz4-legacy: the system tools (zstd -dc, xz -dc, lz4 -dc) fed exactly the
-//    stream's bytes, found by walking the container (frame-walk.ts).
+//  - zstd, xz, lz4-legacy: the system tools (zstd -dc, xz -dc, lz4 -dc) given exactly the
+//    stream's bytes, found by walking the container (frame-walk.ts); see tool-decode.ts.
 //  - bzip2: no length fields; its end marker is found by bzip2-end.ts, as the kernel finds it.
 //  - lzma: no length fields and no reliable end marker; as in the kernel it takes the rest.
-import { spawn } from 'node:child_process';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { createInflateRaw, crc32 } from 'node:zlib';
 import { RambootError } from '../errors.js';
 import { ExtractError, type Warnings } from '../unpack/problems.js';
-import { toolFailure } from '../util/run-tool.js';
 import { Bzip2EndFinder } from './bzip2-end.js';
-import { FrameDriver, walkLz4Legacy, walkXzStream, walkZstdFrame, type PushResult, type Walker } from './frame-walk.js';
+import { FrameDriver, walkLz4Legacy, walkXzStream, walkZstdFrame, type Walker } from './frame-walk.js';
 import type { SegmentFormat } from './magic.js';
+import { decodeWithTool } from './tool-decode.js';
 
 /** Sequential reads with push-back (extract/byte-source.ts is the one over an image file). */
 export interface ChunkSource {
@@ -28,6 +26,21 @@ export interface ChunkSource {
   unread(buf: Buffer | undefined): void;
   /** Up to n bytes without consuming them. */
   peek(n: number): Promise<Buffer>;
+  /** Set when the bytes are a regular file's, read in order: a system decompressor then reads
+   * the file itself (tool-decode.ts). */
+  readonly seekable?: SeekableFile;
+}
+
+export interface SeekableFile {
+  /** File offset of the next byte read() returns. */
+  readonly offset: number;
+  readonly size: number;
+  /** `length` bytes at `position` (fewer at the end), without moving the next read(). */
+  readAt(position: number, length: number): Buffer;
+  /** Moves the next read() to `offset`, dropping what was given back. */
+  seek(offset: number): void;
+  /** A new descriptor of the same file, its own position at `offset`; the caller closes it. */
+  reopenAt(offset: number): number;
 }
 
 export type CompressedFormat = 'gzip' | 'zstd' | 'xz' | 'lz4-legacy' | 'bzip2' | 'lzma';
@@ -38,6 +51,9 @@ export interface DecompressJob {
   /** "segment 1 (zstd at byte 512)", the prefix of every message. */
   label: string;
   onOutput(chunk: Buffer): Promise<void>;
+  /** The consumer is done with each chunk when its onOutput settles, so the decoder may reuse
+   * the buffer: fewer fresh 256 KiB buffers waiting for a GC keeps peak memory down. */
+  transientOutput?: boolean;
   warnings: Warnings;
 }
 
@@ -62,92 +78,15 @@ export async function decompressStream(job: DecompressJob): Promise<void> {
     case 'gzip':
       return decodeGzip(job, corrupt);
     case 'zstd':
-      return decodeWithTool(job, 'zstd', ['-d', '-c', '-q'], new FrameDriver(walkZstdFrame(corrupt), truncated('zstd frame')));
+      return decodeWithTool(job, 'zstd', ['-d', '-c', '-q'], { walker: () => walkZstdFrame(corrupt), truncated: truncated('zstd frame') });
     case 'xz':
-      return decodeWithTool(job, 'xz', ['-d', '-c', '-q', XZ_MEMLIMIT], new FrameDriver(walkXzStream(corrupt), truncated('xz stream')));
+      return decodeWithTool(job, 'xz', ['-d', '-c', '-q', XZ_MEMLIMIT], { walker: () => walkXzStream(corrupt), truncated: truncated('xz stream') });
     case 'lz4-legacy':
-      return decodeWithTool(job, 'lz4', ['-d', '-c', '-q'], new FrameDriver(walkLz4Legacy(corrupt), truncated('lz4 stream')));
+      return decodeWithTool(job, 'lz4', ['-d', '-c', '-q'], { walker: () => walkLz4Legacy(corrupt), truncated: truncated('lz4 stream') });
     case 'bzip2':
-      return decodeWithTool(job, 'bzip2', ['-d', '-c', '-q'], new Bzip2EndFinder());
+      return decodeWithTool(job, 'bzip2', ['-d', '-c', '-q'], { finder: () => new Bzip2EndFinder() });
     case 'lzma':
-      return decodeWithTool(job, 'xz', ['--format=lzma', '-d', '-c', '-q', XZ_MEMLIMIT]);
-  }
-}
-
-/** The stream's bytes from the source: framed by `driver`, or the rest of the file without one. */
-/** Cuts a stream's bytes out of the input: FrameDriver (length fields) or Bzip2EndFinder (markers). */
-interface StreamFramer {
-  push(chunk: Buffer): PushResult;
-  end(): PushResult;
-}
-
-async function* streamBytes(source: ChunkSource, driver: StreamFramer | undefined): AsyncGenerator<Buffer> {
-  for (;;) {
-    const chunk = await source.read();
-    if (!chunk) {
-      if (driver) yield* driver.end().out;
-      return;
-    }
-    if (!driver) {
-      yield chunk;
-      continue;
-    }
-    const { out, rest } = driver.push(chunk);
-    yield* out;
-    if (rest) {
-      source.unread(rest);
-      return;
-    }
-  }
-}
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** spawn(2) failed: ENOENT when the tool is not installed. */
-  error?: Error;
-}
-
-/** node:child_process directly, not execa: execa's per-call option and stream set-up
- * (normalizeTransforms) took 88 ms of the main thread in a CPU profile of `ls` on the 14 MB
- * live-boot initrd (a loaded machine; still the largest item after start-up). */
-async function decodeWithTool(job: DecompressJob, tool: string, args: string[], driver?: StreamFramer): Promise<void> {
-  const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, signal: null, error }));
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString('utf8')).slice(-2000);
-  });
-  child.stdin.on('error', () => {
-    // The decoder closed its input (it failed, or we killed it); reported below.
-  });
-  // One chunk read ahead: Readable.from's default of 16 would hold 16 MiB of input.
-  const feeding = pipeline(Readable.from(streamBytes(job.source, driver), { highWaterMark: 1 }), child.stdin as Writable);
-  feeding.catch(() => {
-    // Settled and reported below, after the output is drained.
-  });
-  let consumerError: unknown;
-  try {
-    for await (const chunk of child.stdout) await job.onOutput(chunk as Buffer);
-  } catch (err) {
-    consumerError = err;
-    child.kill();
-  }
-  const [fed, r] = await Promise.all([feeding.then(() => undefined, (err: unknown) => ({ err })), exited]);
-  // A framing error says most (the stream is cut short); then what the consumer found.
-  if (fed && fed.err instanceof RambootError) throw fed.err;
-  if (consumerError !== undefined) throw consumerError;
-  if (r.error) throw toolFailure(tool, args, r.error);
-  if (r.code !== 0) {
-    const tail = stderr.trim().split('\n').slice(-3).join(' | ') || (r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`);
-    throw new ExtractError('E-CORRUPT', `${job.label}: ${tool} ${args.join(' ')} failed: ${tail}`);
-  }
-  if (fed) throw fed.err;
-  if (/trailing garbage/i.test(stderr)) {
-    job.warnings.warn('W-TRAILING-DATA', `${job.label}: ${tool} ignored data after the end of the compressed stream (${stderr.trim()})`);
+      return decodeWithTool(job, 'xz', ['--format=lzma', '-d', '-c', '-q', XZ_MEMLIMIT], {});
   }
 }
 

@@ -2,7 +2,7 @@
 // an empty directory, with the safety rules of tree-writer.ts (initrds) and squashfs.ts.
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, realpath, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { NewcHeader } from '../cpio/newc-reader.js';
 import { RambootError } from '../errors.js';
 import { escapeName } from '../unpack/display-name.js';
@@ -14,6 +14,8 @@ import type { ChunkSizer } from './byte-source.js';
 import { detectImageKind, type ImageKind } from './image-kind.js';
 import { readInitrd, segmentLabel, type SegmentInfo } from './read-initrd.js';
 import { extractSquashfs } from './squashfs-extract.js';
+import { INITRD_DIR, writeUkiSections } from '../uki/extract-uki.js';
+import { isPeImage, readUkiLayout } from '../uki/read-uki.js';
 
 export interface ExtractOptions {
   image: string;
@@ -33,8 +35,10 @@ export interface ExtractOptions {
 }
 
 export interface ExtractResult {
-  kind: ImageKind;
+  kind: ImageKind | 'uki';
   dir: string;
+  /** UKIs: the section files written into dir (the initrd's tree is in dir/initrd). */
+  ukiFiles?: string[];
   /** Initrds only. */
   segments: SegmentInfo[];
   entries: number;
@@ -42,7 +46,8 @@ export interface ExtractResult {
 }
 
 export async function extractImage(options: ExtractOptions): Promise<ExtractResult> {
-  const kind = await detectImageKind(options.image);
+  const uki = (await isPeImage(options.image)) ? await readUkiLayout(options.image) : undefined;
+  const kind = uki ? 'uki' : await detectImageKind(options.image);
   const dir = await prepareTarget(options.dir);
   const warnings = new Warnings(options.strict, options.onWarning);
   const asRoot = options.asRoot ?? process.getuid?.() === 0;
@@ -52,7 +57,9 @@ export async function extractImage(options: ExtractOptions): Promise<ExtractResu
     const entries = await extractSquashfs({ image: options.image, dir, warnings, asRoot, devices, keepSetuid });
     return { kind, dir, segments: [], entries, warnings: warnings.list };
   }
-  const writer = new TreeWriter({ dir, warnings, asRoot, devices, keepSetuid, rootEntry: 'keep' });
+  // A UKI: its sections as files, its initrd's tree under dir/initrd.
+  const ukiFiles = uki ? await writeUkiSections(uki, dir) : undefined;
+  const writer = new TreeWriter({ dir: uki ? join(dir, INITRD_DIR) : dir, warnings, asRoot, devices, keepSetuid, rootEntry: 'keep' });
   let current: UnpackEntry | undefined;
   try {
     const { segments } = await readInitrd(
@@ -66,10 +73,10 @@ export async function extractImage(options: ExtractOptions): Promise<ExtractResu
         entryEnd: () => (current ? writer.entryEnd(current) : undefined),
         archiveEnd: () => writer.archiveEnd(),
       },
-      { warnings, maxSize: options.maxSize, chunkSize: options.chunkSize },
+      { warnings, maxSize: options.maxSize, chunkSize: options.chunkSize, ...(uki ? { range: uki.initrd } : {}) },
     );
     await writer.finish();
-    return { kind, dir, segments, entries: segments.reduce((n, s) => n + s.entries, 0), warnings: warnings.list };
+    return { kind, dir, ...(ukiFiles ? { ukiFiles } : {}), segments, entries: segments.reduce((n, s) => n + s.entries, 0), warnings: warnings.list };
   } catch (err) {
     await writer.abort();
     throw err;

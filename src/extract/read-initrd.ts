@@ -12,7 +12,7 @@ import { detectFormat, type SegmentFormat } from '../compress/magic.js';
 import { NewcReader, type NewcHeader } from '../cpio/newc-reader.js';
 import { HEADER_SIZE, TRAILER_NAME, pad4 } from '../cpio/newc-format.js';
 import { RambootError } from '../errors.js';
-import { ByteSource, type ChunkSizer } from './byte-source.js';
+import { ByteSource, type ChunkSizer, type FileRange } from './byte-source.js';
 import { ExtractError, type Warnings } from '../unpack/problems.js';
 
 export type SegmentCompression = Exclude<SegmentFormat, 'cpio' | 'unknown'> | 'none';
@@ -38,7 +38,8 @@ export interface InitrdVisitor {
   start?(fileSize: number): Awaitable;
   segment?(segment: SegmentInfo): Awaitable;
   entry?(header: NewcHeader, segment: SegmentInfo): Awaitable;
-  /** A view into a buffer that is not reused; symlink targets come as data too. */
+  /** A view into a buffer that is valid until this call settles (the decompressor reuses it):
+   * copy what must outlive it. Symlink targets come as data too. */
   data?(chunk: Buffer, header: NewcHeader): Awaitable;
   entryEnd?(header: NewcHeader): Awaitable;
   /** A TRAILER!!!: hard links are paired within one archive only. */
@@ -52,6 +53,8 @@ export interface ReadInitrdOptions {
   maxSize?: number;
   /** Read sizes, for tests (byte-at-a-time, random). Decompressed output is cut the same way. */
   chunkSize?: ChunkSizer;
+  /** Read only this part of the file as the initrd (a UKI's .initrd section); offsets are from its start. */
+  range?: FileRange;
 }
 
 export const DEFAULT_MAX_SIZE = 4 * 1024 ** 3;
@@ -70,7 +73,7 @@ export function segmentLabel(segment: SegmentInfo): string {
 }
 
 export async function readInitrd(path: string, visitor: InitrdVisitor, options: ReadInitrdOptions): Promise<InitrdSummary> {
-  const source = await ByteSource.open(path, options.chunkSize);
+  const source = await ByteSource.open(path, options.chunkSize, options.range);
   const budget = { left: options.maxSize ?? DEFAULT_MAX_SIZE, max: options.maxSize ?? DEFAULT_MAX_SIZE };
   const segments: SegmentInfo[] = [];
   try {
@@ -172,6 +175,7 @@ async function readCompressedSegment(
     format,
     label,
     warnings: options.warnings,
+    transientOutput: true,
     onOutput: async (chunk) => {
       spend(budget, chunk.length, segment);
       segment.size += chunk.length;

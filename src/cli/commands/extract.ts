@@ -4,8 +4,8 @@ import { ERROR_CODES, WARNING_CODES, renderWarning } from '../../unpack/problems
 import { parseByteSize } from '../options.js';
 
 export const extractCommand = new Command('extract')
-  .description('unpack an initrd (any number of segments, any compression) or a squashfs image into an empty directory, safely')
-  .argument('<image>', 'initrd or squashfs image')
+  .description('unpack an initrd (any number of segments, any compression), a squashfs image, or a UKI (its sections as files, its initrd under DIR/initrd) into an empty directory, safely')
+  .argument('<image>', 'initrd, squashfs image or UKI (ramboot.efi)')
   .argument('<dir>', 'target directory: new or empty')
   .option('--devices', 'create device nodes (as root only; otherwise W-DEVICE-SKIPPED)')
   .option('--keep-setuid', 'keep setuid/setgid bits (as root only; otherwise W-SETUID-DROPPED)')
@@ -25,7 +25,8 @@ export const extractCommand = new Command('extract')
       maxSize: opts.maxSize,
       onWarning: (w) => process.stderr.write(`ramboot: warning: ${renderWarning(w)}\n`),
     });
-    const what = result.kind === 'squashfs' ? 'squashfs image' : `${result.segments.length} segment${result.segments.length === 1 ? '' : 's'}`;
+    const segments = `${result.segments.length} segment${result.segments.length === 1 ? '' : 's'}`;
+    const what = result.kind === 'squashfs' ? 'squashfs image' : result.ukiFiles ? `the UKI's initrd (${segments}) into ${result.dir}/initrd, and ${result.ukiFiles.join(', ')}` : segments;
     const warned = result.warnings.length > 0 ? `, ${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'}` : '';
     process.stdout.write(`${result.dir}: ${result.entries} entries from ${what}${warned}\n`);
   });

@@ -5,8 +5,8 @@ import { renderWarning } from '../../unpack/problems.js';
 import { parseByteSize } from '../options.js';
 
 export const lsCommand = new Command('ls')
-  .description("list an initrd's segments and entries, or a squashfs image's superblock and entries")
-  .argument('<image>', 'initrd or squashfs image')
+  .description("list an initrd's segments and entries, a squashfs image's superblock and entries, or a UKI's sections and its initrd's entries")
+  .argument('<image>', 'initrd, squashfs image or UKI (ramboot.efi)')
   .option('--json', 'machine-readable output, streamed; a name that is not UTF-8 also comes as pathBase64')
   .option('--modules', 'list only kernel modules (*.ko, *.ko.xz, *.ko.zst) with their sizes')
   .addOption(new Option('--max-size <size>', 'give up after this much decompressed data, e.g. 4G').argParser(parseByteSize))
