@@ -4,6 +4,8 @@
 //   dracut    root=live:URL rd.live.ram=1 rd.neednet=1 ip=dhcp   (dmsquash-live + livenet)
 //   live-boot boot=live fetch=URL ip=dhcp                         (initramfs-tools, MODULES=most)
 //   floor     a busybox initrd whose /init prints the uptime at once: the kernel's own share
+//   floor-fetch  the floor plus NIC driver, udhcpc and a wget of the image into tmpfs
+//             (floor-fetch.ts): the least any initrd that fetches this image can take
 // all with init=/sbin/ramboot-bench-init, which prints `RAMBOOT-INIT pid=1 uptime=S` (the guest's
 // /proc/uptime when the real init runs) and powers off. Host wall time is from QEMU's start to
 // that line on the serial console.
@@ -18,6 +20,7 @@ import type { CpioEntry } from '../src/cpio/entry.js';
 import { MARKER_INIT, parseInitMarkers } from '../src/lab/demo-root.js';
 import { runTool } from '../src/util/run-tool.js';
 import { sha256File } from '../src/util/sha256.js';
+import { buildFloorFetchInitrd } from './floor-fetch.js';
 import { stats, type Stats } from './measure.js';
 import type { BenchSetup, Step } from './setup.js';
 
@@ -42,7 +45,7 @@ export interface BootInputs {
   squashfs: string;
   squashfsSha256: string;
   squashfsSize: number;
-  initrds: { ramboot: string; dracut: string; liveBoot: string; floor: string; liveBootDep?: string };
+  initrds: { ramboot: string; dracut: string; liveBoot: string; floor: string; floorFetch: string; liveBootDep?: string };
 }
 
 export interface BootResult {
@@ -102,6 +105,9 @@ export async function prepareBootInputs(setup: BenchSetup, ramboot: readonly str
   const squashfsSha256 = await sha256File(squashfs);
   const floor = join(dir, 'floor.img');
   if (!(await exists(floor))) await buildFloorInitrd(floor);
+  // Rebuilt every run: it is small, and its script is the bench's own code under change.
+  const floorFetch = join(dir, 'floor-fetch.img');
+  await buildFloorFetchInitrd(floorFetch, setup.base.root, setup.base.stamp.kver);
   const rambootInitrd = join(dir, 'ramboot.img');
   step('boot image: ramboot initrd with the image sha256 baked in');
   await runTool(ramboot[0]!, [...ramboot.slice(1), 'initrd', '--root', setup.base.root, '--rootsha256', squashfsSha256, '-o', rambootInitrd]);
@@ -110,7 +116,7 @@ export async function prepareBootInputs(setup: BenchSetup, ramboot: readonly str
     squashfs,
     squashfsSha256,
     squashfsSize: (await stat(squashfs)).size,
-    initrds: { ramboot: rambootInitrd, dracut: peerInitrds.dracut, liveBoot: peerInitrds.liveBoot, floor, ...(peerInitrds.liveBootDep ? { liveBootDep: peerInitrds.liveBootDep } : {}) },
+    initrds: { ramboot: rambootInitrd, dracut: peerInitrds.dracut, liveBoot: peerInitrds.liveBoot, floor, floorFetch, ...(peerInitrds.liveBootDep ? { liveBootDep: peerInitrds.liveBootDep } : {}) },
   };
 }
 
@@ -130,6 +136,7 @@ export async function benchBoot(setup: BenchSetup, inputs: BootInputs, rounds: n
     { name: 'dracut', initrd: inputs.initrds.dracut, cmdline: (url) => `root=live:${url} rd.live.ram=1 rd.neednet=1 ip=dhcp rd.live.overlay.overlayfs=1 ${tail}` },
     { name: 'live-boot', initrd: inputs.initrds.liveBoot, cmdline: (url) => `boot=live fetch=${url} ip=dhcp ${tail}` },
     { name: 'floor', initrd: inputs.initrds.floor, cmdline: () => 'console=ttyS0' },
+    { name: 'floor-fetch', initrd: inputs.initrds.floorFetch, cmdline: (url) => `console=ttyS0 floorurl=${url}` },
   ];
   // The smaller MODULES=dep image, to see whether the smallest peer initrd boots this way at all
   // (dep picks modules for the build machine's own disk, so it may lack the guest's NIC driver).

@@ -47,6 +47,8 @@ export interface MultiUserResult {
   failed: string[];
   /** Kernel timestamp of "Run /init as init process". */
   rdinitS: Stats;
+  /** systemd's own part of each boot: `systemd-analyze time`'s userspace (the multi-user floor). */
+  userspaceS?: Stats;
   /** systemd-analyze of the last boot that reached multi-user. */
   analyze?: { time: AnalyzeTime; blame: BlameEntry[]; chain: ChainLink[] };
   /** ramboot: median seconds of each stage in /run/ramboot/report.json. */
@@ -95,6 +97,7 @@ interface Samples {
   uptime: number[];
   wall: number[];
   rdinit: number[];
+  userspace: number[];
   states: string[];
   failed: Set<string>;
   stages: Map<string, number[]>;
@@ -131,7 +134,7 @@ export async function benchMultiUser(setup: BenchSetup, rounds: number, step: St
   const squashfsSize = (await stat(join(set.out, 'rootfs.squashfs'))).size;
   // Taken now: ramboot's initrd goes with the set's cleanup.
   const initrdSizes = new Map(await Promise.all(plans.map(async (p) => [p.name, (await stat(p.initrd)).size] as const)));
-  const samples = new Map<string, Samples>(plans.map((p) => [p.name, { uptime: [], wall: [], rdinit: [], states: [], failed: new Set(), stages: new Map() }]));
+  const samples = new Map<string, Samples>(plans.map((p) => [p.name, { uptime: [], wall: [], rdinit: [], userspace: [], states: [], failed: new Set(), stages: new Map() }]));
   step(`multiuser: ${rounds} alternating rounds of ${plans.map((p) => p.name).join(', ')} to multi-user.target (QEMU TCG, -m 2048)`);
   try {
     for (let round = 1; round <= rounds; round++) {
@@ -164,6 +167,8 @@ export async function benchMultiUser(setup: BenchSetup, rounds: number, step: St
         for (const unit of report.failed) s.failed.add(unit);
         const rdinit = /\[\s*([\d.]+)\] Run \/init as init process/.exec(boot.output);
         if (rdinit) s.rdinit.push(Number(rdinit[1]));
+        const userspace = parseAnalyzeTime(report.analyzeTime).parts.userspace;
+        if (userspace !== undefined) s.userspace.push(userspace);
         for (const [stage, seconds] of Object.entries(reportStages(report.rambootReport) ?? {})) s.stages.set(stage, [...(s.stages.get(stage) ?? []), seconds]);
         s.last = report;
         step(`  round ${round}/${rounds} ${p.name}: ${report.state} at ${report.uptime.toFixed(2)} s guest uptime (${(boot.wallMs / 1000).toFixed(1)} s host wall with analysis and poweroff)`);
@@ -185,6 +190,7 @@ export async function benchMultiUser(setup: BenchSetup, rounds: number, step: St
       states: s.states,
       failed: [...s.failed],
       rdinitS: stats(s.rdinit),
+      userspaceS: stats(s.userspace),
     };
     if (s.last) result.analyze = { time: parseAnalyzeTime(s.last.analyzeTime), blame: parseBlame(s.last.blame).slice(0, 12), chain: parseCriticalChain(s.last.chain) };
     if (s.stages.size > 0) result.stages = Object.fromEntries([...s.stages].map(([k, v]) => [k, stats(v).median]));

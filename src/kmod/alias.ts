@@ -4,6 +4,8 @@
 
 /** 'fs-squashfs' -> 'fs_squashfs'; bracket expressions are kept as written. */
 export function normalizeAlias(alias: string): string {
+  // Most of a kernel's ~2,400-30,000 patterns (pci:, usb:, acpi*:) have no '-': nothing to do.
+  if (!alias.includes('-')) return alias;
   let out = '';
   for (let i = 0; i < alias.length; i++) {
     const c = alias[i]!;

@@ -7,13 +7,14 @@
 // it packs, so with depmod's index files present it reads the index in 'on-demand' mode and the
 // .modinfo of just those modules later (read-modules.ts): ~40 of a cloud kernel's ~1,100, where
 // reading all of them was half of a build's time. Every other reader gets every module's.
+// An on-demand parse is kept between builds (index-cache.ts: bump its FORMAT when this changes).
 // Every file is resolved inside the root first (src/rootfs/root-path.ts): a symlinked module,
 // index file or modules dir names a file of the root, never one of the build host.
 import { availableParallelism } from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { inputError } from '../errors.js';
-import { RootResolver } from '../rootfs/root-path.js';
+import { RootResolver, type RootEntry } from '../rootfs/root-path.js';
 import {
   parseBuiltinModinfoAliases,
   parseModulesAlias,
@@ -25,15 +26,15 @@ import { decompressEach } from './batch-decompress.js';
 import { bufferReader } from './elf-section.js';
 import { readModinfo, type Modinfo } from './modinfo.js';
 import { DECOMPRESSOR, isModuleFile, moduleCompression, moduleHostPath, moduleNameOfPath, moduleRootPath, readModuleModinfo } from './module-file.js';
+import { indexCacheKey, readCachedIndex, writeCachedIndex } from './index-cache.js';
 import { mapLimit } from './pool.js';
 import type { ModuleIndex, ModuleInfo } from './types.js';
 
-/** An index file of the modules dir (modules.dep, ...), resolved inside the root; absent is undefined. */
-async function readOptional(paths: RootResolver, rootPath: string): Promise<Buffer | undefined> {
-  const entry = await paths.lookup(rootPath);
+/** An index file of the modules dir (modules.dep, ...), as resolved inside the root; absent is undefined. */
+async function readOptional(entry: RootEntry | undefined, name: string, root: string): Promise<Buffer | undefined> {
   if (!entry) return undefined;
   return readFile(entry.hostPath).catch((error: NodeJS.ErrnoException) => {
-    throw inputError(`cannot read ${rootPath} of the root ${paths.root}: ${error.code ?? error.message}`);
+    throw inputError(`cannot read ${entry.rootPath} (${name}) of the root ${root}: ${error.code ?? error.message}`);
   });
 }
 
@@ -151,10 +152,14 @@ export async function readModuleIndex(modulesDir: string, options: ReadIndexOpti
   }
   const dir = found.hostPath;
   const tree = { root: located.root, dir, dirInRoot: found.rootPath };
-  const file = (name: string) => readOptional(resolver, moduleRootPath(tree, name));
-  const [depText, aliasText, softdepText, builtinText, builtinModinfo] = await Promise.all(
-    ['modules.dep', 'modules.alias', 'modules.softdep', 'modules.builtin', 'modules.builtin.modinfo'].map(file),
-  );
+  const names = ['modules.dep', 'modules.alias', 'modules.softdep', 'modules.builtin', 'modules.builtin.modinfo'];
+  const entries = await Promise.all(names.map((name) => resolver.lookup(moduleRootPath(tree, name))));
+  // An on-demand read of depmod's files is the same for the same files: kept between builds.
+  const cacheable = options.modinfo === 'on-demand' && entries[0] !== undefined && entries[1] !== undefined && entries[2] !== undefined;
+  const cacheKey = cacheable ? indexCacheKey(tree, entries.map((e, i) => [names[i]!, e?.stat] as const)) : undefined;
+  const cached = cacheKey ? await readCachedIndex(cacheKey) : undefined;
+  if (cached) return cached;
+  const [depText, aliasText, softdepText, builtinText, builtinModinfo] = await Promise.all(entries.map((entry, i) => readOptional(entry, names[i]!, resolver.root)));
   const warnings: string[] = [];
   // Absolute paths in modules.dep are the root's (old depmod wrote /lib/modules/KVER/...).
   const depMap = depText && parseModulesDep(depText.toString('utf8'), tree.dirInRoot === '/' ? dir : tree.dirInRoot);
@@ -198,7 +203,7 @@ export async function readModuleIndex(modulesDir: string, options: ReadIndexOpti
     if (!names) builtinAliases.set(alias, [name]);
     else if (!names.includes(name)) names.push(name);
   }
-  return {
+  const index: ModuleIndex = {
     kver: basename(resolve(modulesDir)),
     ...tree,
     modules,
@@ -209,4 +214,6 @@ export async function readModuleIndex(modulesDir: string, options: ReadIndexOpti
     warnings,
     ...(onDemand ? { modinfoUnread: new Set(modules.keys()) } : {}),
   };
+  if (cacheKey && onDemand) await writeCachedIndex(cacheKey, index);
+  return index;
 }
