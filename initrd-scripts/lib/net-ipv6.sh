@@ -255,21 +255,8 @@ ram_net6_dhcp() {
 	ram_net6_wait_linklocal
 	ram_net_race udhcpc6 "$ram_n6d_dir"
 	ram_n6d_lease=$RAM_LEASE_FILE
-	if [ -z "$ram_n6d_lease" ]; then
-		# udhcpc6's own last word says whether it heard nothing or could not start.
-		ram_n6d_said=
-		for ram_n6d_nic in $RAM_NICS; do
-			ram_n6d_line=
-			while IFS= read -r ram_n6d_l; do
-				case $ram_n6d_l in
-				udhcpc6:*) ram_n6d_line=$ram_n6d_l ;;
-				esac
-			done <"$ram_n6d_dir/$ram_n6d_nic.log"
-			ram_valid ' -~' "$ram_n6d_line" || ram_n6d_line=
-			[ -z "$ram_n6d_line" ] || ram_n6d_said="$ram_n6d_said; $ram_n6d_nic: $ram_n6d_line"
-		done
-		ram_die "net: no DHCPv6 lease on $RAM_NICS within $((RAM_DHCP_TRIES * RAM_DHCP_GAP))s (is a DHCPv6 server answering? routers must send RAs with the M flag)$ram_n6d_said"
-	fi
+	[ -n "$ram_n6d_lease" ] ||
+		ram_die "net: no DHCPv6 lease on $RAM_NICS within $((RAM_DHCP_TRIES * RAM_DHCP_GAP))s (is a DHCPv6 server answering? routers must send RAs with the M flag)$RAM_NET_SAID"
 	RAM_NET6_IFACE='' RAM_NET6_IP='' RAM_NET6_DNS='' RAM_NET6_SEARCH='' ram_n6d_lft=''
 	while read -r ram_n6d_key ram_n6d_value; do
 		case $ram_n6d_key in

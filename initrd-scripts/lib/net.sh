@@ -91,17 +91,19 @@ ram_net_dhcp() {
 	ram_net_wait_nics "$1"
 	ram_net_race udhcpc "$RAM_NETDIR"
 	[ -n "$RAM_LEASE_FILE" ] ||
-		ram_die "net: no DHCP lease on $RAM_NICS within $((RAM_DHCP_TRIES * RAM_DHCP_GAP))s (is a DHCP server answering on that network? cable, switch port?)"
+		ram_die "net: no DHCP lease on $RAM_NICS within $((RAM_DHCP_TRIES * RAM_DHCP_GAP))s (is a DHCP server answering on that network? cable, switch port?)$RAM_NET_SAID"
 	ram_read_lease "$RAM_LEASE_FILE"
 	RAM_NET_HOW=dhcp
 	ram_net_apply
 }
 
 # Run DHCP client $1 (udhcpc, or udhcpc6 for lib/net-ipv6.sh) on every NIC at once, with
-# lib/udhcpc.sh writing its leases and failures into directory $2: RAM_LEASE_FILE = the first
-# lease, or empty once every client has given up (its script leaves NIC.failed) or the deadline
-# passed, in case one dies without saying so. No client may live on into the real root; without
-# -R a killed one leaves its lease alone.
+# lib/udhcpc.sh writing its leases into directory $2: RAM_LEASE_FILE = the first lease, or empty
+# once every client has exited (given up, or could not start: udhcpc6 without a link-local
+# address leaves at once and runs no script) or the deadline passed. With no lease, RAM_NET_SAID
+# holds each client's last line of its own ("; eth0: udhcpc6: ..."), which tells "heard nothing"
+# from "could not start". No client may live on into the real root; without -R a killed one
+# leaves its lease alone.
 ram_net_race() {
 	ram_nrc_pids=
 	for ram_nrc_nic in $RAM_NICS; do
@@ -113,14 +115,16 @@ ram_net_race() {
 	ram_nrc_end=$((RAM_NOW + (RAM_DHCP_TRIES * RAM_DHCP_GAP + 5) * 100))
 	RAM_LEASE_FILE=
 	while :; do
+		# Who is still running is taken before the leases are looked at: a client that writes
+		# its lease and exits in between is then still seen.
+		ram_nrc_running=
+		for ram_nrc_pid in $ram_nrc_pids; do
+			! kill -0 "$ram_nrc_pid" 2>/dev/null || ram_nrc_running=1
+		done
 		for ram_nrc_file in "$2"/*.lease; do
 			[ -e "$ram_nrc_file" ] && RAM_LEASE_FILE=$ram_nrc_file && break 2
 		done
-		ram_nrc_waiting=
-		for ram_nrc_nic in $RAM_NICS; do
-			[ -e "$2/$ram_nrc_nic.failed" ] || ram_nrc_waiting=1
-		done
-		[ -n "$ram_nrc_waiting" ] || break
+		[ -n "$ram_nrc_running" ] || break
 		ram_now
 		[ "$RAM_NOW" -lt "$ram_nrc_end" ] || break
 		sleep 0.05
@@ -129,6 +133,19 @@ ram_net_race() {
 	kill $ram_nrc_pids 2>/dev/null
 	# shellcheck disable=SC2086
 	wait $ram_nrc_pids
+	RAM_NET_SAID=
+	[ -z "$RAM_LEASE_FILE" ] || return 0
+	for ram_nrc_nic in $RAM_NICS; do
+		ram_nrc_line=
+		while IFS= read -r ram_nrc_l; do
+			case $ram_nrc_l in
+			"$1":*) ram_nrc_line=$ram_nrc_l ;;
+			esac
+		done <"$2/$ram_nrc_nic.log"
+		# From the network's side of the client: printable ASCII only, as any logged value.
+		ram_valid ' -~' "$ram_nrc_line" || ram_nrc_line=
+		[ -z "$ram_nrc_line" ] || RAM_NET_SAID="$RAM_NET_SAID; $ram_nrc_nic: $ram_nrc_line"
+	done
 }
 
 # The `key value` lines udhcpc.sh wrote -> RAM_NET_*. Nothing is evaluated: the values came

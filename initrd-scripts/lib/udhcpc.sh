@@ -8,9 +8,6 @@ deconfig)
 	# udhcpc does not raise the link itself, and its first DISCOVER needs it.
 	ip link set dev "$interface" up
 	;;
-leasefail)
-	: >"$RAM_NETDIR/$interface.failed"
-	;;
 bound | renew)
 	printf '%s %s\n' iface "$interface" ip "$ip" prefix "${mask:-}" router "${router:-}" \
 		dns "${dns:-}" search "${search:-${domain:-}}" hostname "${hostname:-}" mtu "${mtu:-}" \

@@ -2,12 +2,14 @@
 // (.linux as vmlinuz, .initrd as initrd.img, .cmdline as cmdline.txt, ...) and its initrd
 // unpacked under DIR/initrd by the same safe writer as any initrd (src/extract/extract-image.ts).
 // The stub's own sections (.text, .data, ...) are systemd-stub's code, not the set's: not written.
-// DIR is new or empty (checked by the caller) and the names are fixed, so each file is created
-// with O_EXCL: nothing already there, a symlink included, is ever followed or overwritten.
+// DIR is new or empty (checked by the caller) and the names are fixed. Each file is written to a
+// temporary name with O_EXCL and renamed when complete (src/util/atomic-file.ts), so a cut-off
+// extraction leaves no half vmlinuz under its real name, and nothing there is ever followed.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { writeAtomically } from '../util/atomic-file.js';
 import { sectionText, type UkiLayout, type UkiSection } from './read-uki.js';
 
 /** The file each known UKI section becomes (UKI spec's section names; the set's file names). */
@@ -33,7 +35,7 @@ export async function writeUkiSections(uki: UkiLayout, dir: string): Promise<str
   for (const section of uki.sections) {
     const file = SECTION_FILES[section.name];
     if (!file) continue;
-    await writeSection(uki.image, section, join(dir, file));
+    await writeAtomically(join(dir, file), (tmp) => writeSection(uki.image, section, tmp), { flag: 'DIR' });
     written.push(file);
   }
   await mkdir(join(dir, INITRD_DIR));

@@ -196,13 +196,13 @@ event() { /bin/busybox sh -c '. "$RAM_STUBFUNCS"; . "$0"' "$script" "$1"; }
 await_failures() {
   [ "$RAM_AWAIT_FAILURES" = 1 ] || return 0
   i=0
-  while [ $i -lt 100 ] && ! ls "$RAM_NETDIR"/*.failed >/dev/null 2>&1; do i=$((i + 1)); /bin/busybox sleep 0.02; done
+  while [ $i -lt 100 ] && ! ls "$RAM_NETDIR"/*.gaveup >/dev/null 2>&1; do i=$((i + 1)); /bin/busybox sleep 0.02; done
 }
 export interface="$nic"
 event deconfig
 case $nic in
 ${cases}
-*) event leasefail; exit 1 ;;
+*) event leasefail; : >"$RAM_NETDIR/$nic.gaveup"; exit 1 ;;
 esac`,
   );
 }

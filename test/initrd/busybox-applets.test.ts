@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parseAptShow, aptBusybox } from '../../src/initrd/apt-busybox.ts';
+import { aptBusybox } from '../../src/initrd/apt-busybox.ts';
+import { parseAptShow } from '../../src/util/apt-package.ts';
 import { readAppletTable } from '../../src/initrd/busybox-applets.ts';
 import { skipWithoutArm64Apt } from '../boot/arm64-set.ts';
 
