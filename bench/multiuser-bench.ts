@@ -53,6 +53,9 @@ export interface MultiUserResult {
   analyze?: { time: AnalyzeTime; blame: BlameEntry[]; chain: ChainLink[] };
   /** ramboot: median seconds of each stage in /run/ramboot/report.json. */
   stages?: Record<string, number>;
+  /** Per boot, when the boot settled: sshd's listening sockets on port 22 and the host keys
+   * there were. The peers boot the same image, which has no host keys, so their sshd fails. */
+  sshd?: { listening: number; hostKeys: string[] }[];
   error?: string;
 }
 
@@ -101,6 +104,7 @@ interface Samples {
   states: string[];
   failed: Set<string>;
   stages: Map<string, number[]>;
+  sshd: { listening: number; hostKeys: string[] }[];
   last?: ProbeReport;
   error?: string;
 }
@@ -134,7 +138,7 @@ export async function benchMultiUser(setup: BenchSetup, rounds: number, step: St
   const squashfsSize = (await stat(join(set.out, 'rootfs.squashfs'))).size;
   // Taken now: ramboot's initrd goes with the set's cleanup.
   const initrdSizes = new Map(await Promise.all(plans.map(async (p) => [p.name, (await stat(p.initrd)).size] as const)));
-  const samples = new Map<string, Samples>(plans.map((p) => [p.name, { uptime: [], wall: [], rdinit: [], userspace: [], states: [], failed: new Set(), stages: new Map() }]));
+  const samples = new Map<string, Samples>(plans.map((p) => [p.name, { uptime: [], wall: [], rdinit: [], userspace: [], states: [], failed: new Set(), stages: new Map(), sshd: [] }]));
   step(`multiuser: ${rounds} alternating rounds of ${plans.map((p) => p.name).join(', ')} to multi-user.target (QEMU TCG, -m 2048)`);
   try {
     for (let round = 1; round <= rounds; round++) {
@@ -170,6 +174,7 @@ export async function benchMultiUser(setup: BenchSetup, rounds: number, step: St
         const userspace = parseAnalyzeTime(report.analyzeTime).parts.userspace;
         if (userspace !== undefined) s.userspace.push(userspace);
         for (const [stage, seconds] of Object.entries(reportStages(report.rambootReport) ?? {})) s.stages.set(stage, [...(s.stages.get(stage) ?? []), seconds]);
+        s.sshd.push({ listening: report.sshdListening ?? 0, hostKeys: Object.keys(report.hostKeys).sort() });
         s.last = report;
         step(`  round ${round}/${rounds} ${p.name}: ${report.state} at ${report.uptime.toFixed(2)} s guest uptime (${(boot.wallMs / 1000).toFixed(1)} s host wall with analysis and poweroff)`);
       }
@@ -193,6 +198,7 @@ export async function benchMultiUser(setup: BenchSetup, rounds: number, step: St
       userspaceS: stats(s.userspace),
     };
     if (s.last) result.analyze = { time: parseAnalyzeTime(s.last.analyzeTime), blame: parseBlame(s.last.blame).slice(0, 12), chain: parseCriticalChain(s.last.chain) };
+    if (s.sshd.length > 0) result.sshd = s.sshd;
     if (s.stages.size > 0) result.stages = Object.fromEntries([...s.stages].map(([k, v]) => [k, stats(v).median]));
     if (s.error) result.error = s.error;
     results.push(result);

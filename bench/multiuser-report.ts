@@ -14,6 +14,15 @@ export function multiUserCell(x: MultiUserResult | undefined): string {
   return `${range(x.guestUptimeS)} s${x.states.some((st) => st !== 'running') ? ` (${[...new Set(x.states)].join('/')})` : ''}`;
 }
 
+/** What sshd offered when the boot settled, over all boots: "listening, keys ed25519, ecdsa". */
+export function sshdCell(x: MultiUserResult): string {
+  if (!x.sshd || x.sshd.length === 0) return '—';
+  const listening = x.sshd.filter((b) => b.listening > 0).length;
+  const keys = [...new Set(x.sshd.flatMap((b) => b.hostKeys))].map((k) => k.replace(/^ssh_host_|_key$/g, ''));
+  const state = listening === x.sshd.length ? 'listening' : listening === 0 ? 'not listening' : `listening in ${listening} of ${x.sshd.length} boots`;
+  return `${state}; host keys: ${keys.join(', ') || 'none'}`;
+}
+
 /** The slowest units of a boot, "unit 1.23" each. */
 function topBlame(x: MultiUserResult, n: number): string {
   return (x.analyze?.blame ?? []).slice(0, n).map((b) => `${b.unit} ${s(b.seconds)}`).join(', ') || '—';
@@ -31,13 +40,13 @@ export function renderMultiUser(m: MultiUserBench | undefined): string[] {
   out.push(
     `The stock ${m.root.suite} root (src/lab/stock-root.ts: debootstrap minbase + systemd-sysv udev openssh-server ifupdown isc-dhcp-client + the cloud kernel ${m.root.kver}, the root the distribution boot tests use) plus the reporter unit, made into one image by \`ramboot build\` (${mb(m.squashfsSize)} squashfs) and served by one HTTP server to all three; every one boots the root's own kernel (its modules are in the image), the peers with initrds built for it. The number is the guest's /proc/uptime when \`systemctl is-system-running --wait\` returns inside the booted root.`,
     '',
-    '| initrd | initrd size | kernel runs /init at, s | multi-user.target reached (guest uptime), s | is-system-running | failed units | systemd-analyze time | slowest units (blame, s) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| initrd | initrd size | kernel runs /init at, s | multi-user.target reached (guest uptime), s | is-system-running | failed units | sshd when it settled | systemd-analyze time | slowest units (blame, s) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const x of m.results) {
     const t = x.analyze?.time;
     const parts = t ? Object.entries(t.parts).map(([k, v]) => `${k} ${s(v)}`).join(' + ') : '—';
-    out.push(`| ${x.name} | ${mb(x.initrdSize)} | ${range(x.rdinitS)} | ${range(x.guestUptimeS)} | ${[...new Set(x.states)].join(', ') || '—'} | ${x.failed.join(', ') || 'none'} | ${parts} | ${topBlame(x, 5)} |`);
+    out.push(`| ${x.name} | ${mb(x.initrdSize)} | ${range(x.rdinitS)} | ${range(x.guestUptimeS)} | ${[...new Set(x.states)].join(', ') || '—'} | ${x.failed.join(', ') || 'none'} | ${sshdCell(x)} | ${parts} | ${topBlame(x, 5)} |`);
   }
   out.push('');
   for (const x of m.results) out.push(`- ${x.name}: \`${x.cmdline}\`${x.error ? ` — failed: ${x.error.replaceAll('|', '/').slice(0, 200)}` : ''}`);

@@ -41,7 +41,17 @@ ram_fix_wrote() { RAM_FIXED="$RAM_FIXED${RAM_FIXED:+, }$1"; }
 # at boot (allow-hotplug waits for a udev add event, which a stock Debian 12 boot was measured
 # not to act on for the NIC the initrd brought up); dhclient takes the lease over and re-adds the
 # address that is already there (Debian's dhclient-script flushes none before its first lease:
-# PREINIT only raises the link). The other NICs are allow-hotplug, as the installer writes them. A static
+# PREINIT only raises the link). When the root has ISC dhclient, the boot NIC's stanza runs it
+# as `inet dhcp` would (Debian ifupdown's own options) but with -nw instead of -1: it goes to the
+# background at once instead of holding networking.service, and so network.target and sshd,
+# until it has asked for the lease the NIC already holds (4.6 of networking.service's 7.9 s in a
+# Debian 12 boot under TCG: dhclient's start, its script's PREINIT and BOUND runs); the address
+# is the initrd's, with the lease's lifetime, until dhclient renews it. Tried and left: the
+# NIC's own ifup@NIC.service beside networking.service waited 85 s for a
+# sys-subsystem-net-devices-NIC.device that a stock Debian 12 boot never activates for the NIC
+# the initrd brought up; a unit of ramboot's own running `ifup NIC` beside it, not ordered
+# before network.target, gave 31.6 s to multi-user.target against 30.8-33.6 s, within the noise.
+# The other NICs are allow-hotplug, as the installer writes them. A static
 # ip= NIC is `inet manual`: the kernel keeps the address, and `inet static` would fail adding it
 # again ("File exists"), failing networking.service.
 ram_fix_ifupdown() {
@@ -59,9 +69,16 @@ ram_fix_ifupdown() {
 			echo "# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP."
 			for ram_fu_nic in $RAM_NICS; do
 				ram_fix_iface_configured "$ram_fu_nic" && continue
-				ram_fu_when=allow-hotplug
-				[ "$ram_fu_nic" != "$RAM_NET_IFACE" ] || ram_fu_when=auto
-				printf '%s %s\niface %s inet dhcp\n' "$ram_fu_when" "$ram_fu_nic" "$ram_fu_nic"
+				if [ "$ram_fu_nic" != "$RAM_NET_IFACE" ]; then
+					printf 'allow-hotplug %s\niface %s inet dhcp\n' "$ram_fu_nic" "$ram_fu_nic"
+				elif ram_fu_dhclient=$(ram_fix_dhclient); then
+					ram_fu_files="-pf /run/dhclient.$ram_fu_nic.pid -lf /var/lib/dhcp/dhclient.$ram_fu_nic.leases -I -df /var/lib/dhcp/dhclient6.$ram_fu_nic.leases"
+					printf 'auto %s\niface %s inet manual\n' "$ram_fu_nic" "$ram_fu_nic"
+					printf '\tup %s -4 -nw -v -i %s %s\n' "$ram_fu_dhclient" "$ram_fu_files" "$ram_fu_nic"
+					printf '\tdown %s -4 -v -i -r %s %s\n' "$ram_fu_dhclient" "$ram_fu_files" "$ram_fu_nic"
+				else
+					printf 'auto %s\niface %s inet dhcp\n' "$ram_fu_nic" "$ram_fu_nic"
+				fi
 			done
 		else
 			echo "# Written by ramboot at boot: $RAM_NET_IFACE has $RAM_NET_IP/$RAM_NET_PREFIX${RAM_NET_ROUTER:+ via $RAM_NET_ROUTER} from ip=, set in the initrd; the kernel keeps it."
@@ -113,6 +130,17 @@ ram_fix_ifupdown_pre() {
 	fi
 	{ mkdir -p "${ram_fp_unit%/*}" && ln -s /dev/null "$ram_fp_unit"; } || ram_die "fixups: cannot mask ifupdown-pre.service in the new root"
 	ram_fix_wrote "/etc/systemd/system/ifupdown-pre.service -> /dev/null"
+}
+
+# The root's ISC dhclient, as a path inside it (ifupdown's `inet dhcp` prefers it too).
+ram_fix_dhclient() {
+	for ram_fd_path in /sbin/dhclient /usr/sbin/dhclient; do
+		if [ -f "$RAM_NEWROOT$ram_fd_path" ] && [ -x "$RAM_NEWROOT$ram_fd_path" ]; then
+			echo "$ram_fd_path"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # True when the image has an IPv4 (`inet`) stanza for NIC $1; its `inet6` ones are ram_fix_ifupdown6's.
@@ -290,11 +318,15 @@ ram_fix_hostname() {
 }
 
 # The image carries no ssh host keys (rootfs-excludes/identity: every machine needs its own) and
-# Debian makes them only when the package is installed, so sshd would refuse to start. A unit of
-# its own makes them, and a drop-in orders sshd (and its `sshd -t`) after it. Not an
-# ExecStartPre of sshd: sshd starts after network.target, and the keys (seconds of RSA under
-# TCG: 41 s of a loaded Debian 12 boot) then lengthened the boot's critical chain; this unit
-# starts at basic.target, alongside the network.
+# Debian makes them only when the package is installed, so sshd would refuse to start. Units of
+# ramboot's own make them, and a drop-in orders sshd (and its `sshd -t`) after the first:
+# - ramboot-ssh-host-keys.service makes the ed25519 and ECDSA keys (milliseconds; every OpenSSH
+#   client since 5.7 takes one of them). Not an ExecStartPre of sshd: sshd starts after
+#   network.target, and this starts at basic.target, alongside the network.
+# - ramboot-ssh-rsa-host-key.service makes the RSA key, for clients that know no other kind, at
+#   idle priority, and has sshd re-read its keys when it is there. An RSA key is seconds of CPU
+#   (11.6 s of a Debian 12 boot to multi-user.target under QEMU TCG, with the network and sshd
+#   waiting behind it), so it is a simple service: its start does not hold up the boot.
 ram_fix_ssh_host_keys() {
 	[ -e "$RAM_NEWROOT/usr/sbin/sshd" ] || return 0
 	for ram_fk_key in "$RAM_NEWROOT"/etc/ssh/ssh_host_*_key; do
@@ -314,14 +346,40 @@ ram_fix_ssh_host_keys() {
 		ram_warn "fixups: the image has sshd but no ssh host keys and no systemd ssh unit: run ssh-keygen -A before sshd starts"
 		return 0
 	fi
-	ram_fk_file=$RAM_NEWROOT/etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf
-	if ! mkdir -p "${ram_fk_file%/*}" ||
-		! printf '%s\n' "# Written by ramboot at boot: the image has no host keys, so each boot makes its own." \
-			'[Unit]' 'Description=ssh host keys for this boot' '' '[Service]' 'Type=oneshot' 'ExecStart=/usr/bin/ssh-keygen -A' \
-			>"$RAM_NEWROOT/etc/systemd/system/ramboot-ssh-host-keys.service" ||
-		! printf '%s\n' "# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes." \
-			'[Unit]' 'Wants=ramboot-ssh-host-keys.service' 'After=ramboot-ssh-host-keys.service' >"$ram_fk_file"; then
-		ram_die "fixups: cannot write ${ram_fk_file#"$RAM_NEWROOT"} or /etc/systemd/system/ramboot-ssh-host-keys.service"
+	ram_fk_units=$RAM_NEWROOT/etc/systemd/system
+	ram_fk_file=$ram_fk_units/$ram_fk_unit.d/ramboot-host-keys.conf
+	if ! mkdir -p "${ram_fk_file%/*}" || ! cat >"$ram_fk_units/ramboot-ssh-host-keys.service" <<EOF ||
+# Written by ramboot at boot: the image has no host keys, so each boot makes its own.
+[Unit]
+Description=ssh host keys for this boot (ed25519, ECDSA)
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -N "" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key'
+ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ecdsa_key ] || ssh-keygen -q -N "" -t ecdsa -f /etc/ssh/ssh_host_ecdsa_key'
+EOF
+		! cat >"$ram_fk_units/ramboot-ssh-rsa-host-key.service" <<EOF ||
+# Written by ramboot at boot: the RSA host key, made at idle priority without holding up the
+# boot; sshd re-reads its keys once it exists.
+[Unit]
+Description=ssh RSA host key for this boot, at idle priority
+After=ramboot-ssh-host-keys.service
+ConditionPathExists=!/etc/ssh/ssh_host_rsa_key
+
+[Service]
+Type=simple
+Nice=19
+CPUSchedulingPolicy=idle
+IOSchedulingClass=idle
+ExecStart=/bin/sh -c 'ssh-keygen -q -N "" -t rsa -f /etc/ssh/ssh_host_rsa_key && systemctl --no-block try-reload-or-restart $ram_fk_unit'
+EOF
+		! cat >"$ram_fk_file" <<EOF; then
+# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes.
+[Unit]
+Wants=ramboot-ssh-host-keys.service ramboot-ssh-rsa-host-key.service
+After=ramboot-ssh-host-keys.service
+EOF
+		ram_die "fixups: cannot write ${ram_fk_file#"$RAM_NEWROOT"} or the ssh host key units in /etc/systemd/system"
 	fi
-	ram_fix_wrote "/etc/systemd/system/ramboot-ssh-host-keys.service, /etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf"
+	ram_fix_wrote "/etc/systemd/system/ramboot-ssh-host-keys.service, /etc/systemd/system/ramboot-ssh-rsa-host-key.service, /etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf"
 }

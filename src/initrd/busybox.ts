@@ -14,7 +14,7 @@ import { readElfKind } from '../elf/interp.js';
 import { hostArch, machineName, MACHINE_OF, type Arch } from '../elf/machine.js';
 import { aptBusybox } from './apt-busybox.js';
 import { readAppletTable } from './busybox-applets.js';
-import { runTool } from '../util/run-tool.js';
+import { runToolDirect } from '../util/run-tool.js';
 import type { InitrdPlan } from './plan.js';
 
 /** Where Debian's busybox-static installs it. */
@@ -42,7 +42,7 @@ async function staticMachine(path: string): Promise<number | undefined> {
  * the binary (it is another architecture's). */
 export async function listApplets(path: string, machine: number): Promise<string[]> {
   if (machine !== MACHINE_OF[hostArch()]) return readAppletTable(await readFile(path), path);
-  const { stdout } = await runTool(path, ['--list-full']);
+  const { stdout } = await runToolDirect(path, ['--list-full']);
   return stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
 }
 

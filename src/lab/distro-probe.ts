@@ -50,6 +50,14 @@ for key in /etc/ssh/ssh_host_*_key; do
 done
 say machine-id "$(cat /etc/machine-id)"
 journalctl -b -p err --no-pager -o cat | while IFS= read -r line; do say journal-err "$line"; done
+# A DHCP client the root runs in the background (ramboot's ifupdown stanza: dhclient -nw) may
+# still be asking when the boot settles: up to 60 s for it to say it holds the lease.
+for _ in $(seq 60); do
+  set -- /run/dhclient*.pid
+  [ -e "$1" ] || break
+  journalctl -b --no-pager -o cat | grep -q '^bound to ' && break
+  sleep 1
+done
 journalctl -b --no-pager -o cat | grep -Ei 'dhcp|lease' | while IFS= read -r line; do say dhcp-log "$line"; done
 # Which network stack holds the boot NIC now (for the log; ifquery is ifupdown's).
 command -v ifquery >/dev/null && say ifupdown-state "$(ifquery --state 2>&1 | tr '\n' ' ')"

@@ -1,5 +1,6 @@
 // Every external program (mksquashfs, zstd, apt-get, qemu ...) runs through here, so a missing
 // tool or a failure always reads the same way: which command, why, and the tail of its stderr.
+import { execFile } from 'node:child_process';
 import { execa, type Options as ExecaOptions } from 'execa';
 import { RambootError } from '../errors.js';
 
@@ -50,6 +51,19 @@ export async function runTool(
   }
   if (result.failed) throw toolFailure(tool, args, result);
   return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+}
+
+/** runTool for a short call on a hot path (an initrd build's `busybox --list-full`): node's
+ * execFile, without execa's per-call setup (5-8 ms of CPU against 3). Same errors as runTool. */
+export function runToolDirect(tool: string, args: readonly string[]): Promise<ToolResult> {
+  return new Promise((resolve, reject) => {
+    execFile(tool, args, { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 }, (error, stdout, stderr) => {
+      if (!error) return resolve({ stdout, stderr });
+      const code = (error as { code?: unknown }).code;
+      const failure = code === 'ENOENT' || code === 'EACCES' ? error : { exitCode: typeof code === 'number' ? code : undefined, signal: error.signal ?? undefined, stderr };
+      reject(toolFailure(tool, args, failure));
+    });
+  });
 }
 
 /** Turn an execa failure (or a spawn error) into one RambootError line. */

@@ -133,6 +133,30 @@ test('fixups: ifupdown fragment for unconfigured NICs, networkd file, resolv.con
   assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ifupdown-pre\.service -> \/dev\/null, \/etc\/network\/interfaces\.d\/ramboot, \/etc\/systemd\/network\/10-ramboot-boot\.network, \/etc\/systemd\/network\/90-ramboot-dhcp\.network, \/etc\/resolv\.conf, \/etc\/hostname$/m);
 });
 
+test('fixups: with the root\'s ISC dhclient, the boot NIC\'s stanza runs it in the background (-nw), so networking.service does not wait to re-ask for the lease the NIC holds', () => {
+  const sb = sandbox();
+  sb.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n');
+  mkdirSync(sb.path('newroot/usr/sbin'), { recursive: true });
+  symlinkSync('usr/sbin', sb.path('newroot/sbin'));
+  executable(sb, 'newroot/usr/sbin/dhclient');
+  const r = sb.run(FIXUPS);
+  assert.equal(r.status, 0, r.output);
+  const files = '-pf /run/dhclient.eth0.pid -lf /var/lib/dhcp/dhclient.eth0.leases -I -df /var/lib/dhcp/dhclient6.eth0.leases';
+  assert.equal(
+    sb.read('newroot/etc/network/interfaces.d/ramboot'),
+    [
+      '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.',
+      'auto eth0',
+      'iface eth0 inet manual',
+      `\tup /sbin/dhclient -4 -nw -v -i ${files} eth0`,
+      `\tdown /sbin/dhclient -4 -v -i -r ${files} eth0`,
+      'allow-hotplug eth1',
+      'iface eth1 inet dhcp',
+      '',
+    ].join('\n'),
+  );
+});
+
 test('fixups: ifupdown-pre.service (udevadm settle) is kept when the image has auto NICs of its own or its own unit', () => {
   const own = sandbox();
   own.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n');
@@ -253,7 +277,7 @@ test('fixups: with ip=off there is nothing to write', () => {
   assert.equal(sb.exists('newroot/etc/systemd/network'), false);
 });
 
-test('fixups: a root with sshd and no host keys gets a unit that makes them early and a drop-in ordering sshd after it', () => {
+test('fixups: a root with sshd and no host keys gets units that make them (RSA at idle priority, not holding the boot) and a drop-in ordering sshd after the fast ones', () => {
   const FIX = 'ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot RAM_NET_IFACE=; ram_stage_fixups';
   const sb = sandbox();
   mkdirSync(sb.path('newroot/usr/sbin'), { recursive: true });
@@ -265,14 +289,29 @@ test('fixups: a root with sshd and no host keys gets a unit that makes them earl
   assert.equal(r.status, 0, r.output);
   assert.equal(
     sb.read('newroot/etc/systemd/system/ramboot-ssh-host-keys.service'),
-    '# Written by ramboot at boot: the image has no host keys, so each boot makes its own.\n[Unit]\nDescription=ssh host keys for this boot\n\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n',
+    [
+      '# Written by ramboot at boot: the image has no host keys, so each boot makes its own.',
+      '[Unit]',
+      'Description=ssh host keys for this boot (ed25519, ECDSA)',
+      '',
+      '[Service]',
+      'Type=oneshot',
+      `ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -N "" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key'`,
+      `ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ecdsa_key ] || ssh-keygen -q -N "" -t ecdsa -f /etc/ssh/ssh_host_ecdsa_key'`,
+      '',
+    ].join('\n'),
     'default dependencies: it starts at basic.target, not after network.target as sshd does',
   );
+  const rsa = sb.read('newroot/etc/systemd/system/ramboot-ssh-rsa-host-key.service');
+  assert.match(rsa, /^Type=simple$/m, 'a simple service: its start job ends at the fork, so the boot does not wait for the key');
+  assert.match(rsa, /^CPUSchedulingPolicy=idle$/m);
+  assert.match(rsa, /^ConditionPathExists=!\/etc\/ssh\/ssh_host_rsa_key$/m);
+  assert.match(rsa, /^ExecStart=\/bin\/sh -c 'ssh-keygen -q -N "" -t rsa -f \/etc\/ssh\/ssh_host_rsa_key && systemctl --no-block try-reload-or-restart ssh\.service'$/m);
   assert.equal(
     sb.read('newroot/etc/systemd/system/ssh.service.d/ramboot-host-keys.conf'),
-    '# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes.\n[Unit]\nWants=ramboot-ssh-host-keys.service\nAfter=ramboot-ssh-host-keys.service\n',
+    '# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes.\n[Unit]\nWants=ramboot-ssh-host-keys.service ramboot-ssh-rsa-host-key.service\nAfter=ramboot-ssh-host-keys.service\n',
   );
-  assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ramboot-ssh-host-keys\.service, \/etc\/systemd\/system\/ssh\.service\.d\/ramboot-host-keys\.conf$/m);
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ramboot-ssh-host-keys\.service, \/etc\/systemd\/system\/ramboot-ssh-rsa-host-key\.service, \/etc\/systemd\/system\/ssh\.service\.d\/ramboot-host-keys\.conf$/m);
 
   // Keys already in the image (a deliberate choice): left alone.
   const keyed = sandbox();

@@ -101,4 +101,9 @@ test('multi-user verdicts: systemd\'s own part is the floor; impossible when it 
   // An older state file has only the last boot's systemd-analyze time: that is used.
   const old = { ...base, multiUser: { root: { suite: 'bookworm', kver: 'k', key: '' }, squashfsSize: 1, results: [{ ...mu('ramboot', 134, 0), userspaceS: undefined, analyze: { time: { parts: { kernel: 35, userspace: 67 } }, blame: [], chain: [] } }, { ...mu('live-boot', 202, 0), userspaceS: undefined }] } } as unknown as BenchResults;
   assert.match(verdict(old, /multi-user.target vs live-boot/)!.note!, /ramboot 67\.00 s: with the least \(67\.00 s\)/);
+  assert.doesNotMatch(lb.note!, /starts no sshd/, 'no sshd record: nothing said about it');
+  // The peer's boots had no sshd listening, ramboot's had: the verdict says what systemd's parts did.
+  const sshd = (listening: number) => [{ listening, hostKeys: listening ? ['ssh_host_ed25519_key'] : [] }];
+  const withSshd = { ...base, multiUser: { ...r.multiUser!, results: [{ ...mu('ramboot', 34, 20), sshd: sshd(2) }, { ...mu('dracut', 66, 18), sshd: sshd(0) }] } } as unknown as BenchResults;
+  assert.match(verdict(withSshd, /multi-user.target vs dracut/)!.note!, /; dracut's systemd part starts no sshd \(not listening in any of its boots: the image has no host keys and dracut makes none\), ramboot's makes host keys and starts sshd$/);
 });
