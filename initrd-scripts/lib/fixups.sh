@@ -327,6 +327,8 @@ ram_fix_hostname() {
 #   idle priority, and has sshd re-read its keys when it is there. An RSA key is seconds of CPU
 #   (11.6 s of a Debian 12 boot to multi-user.target under QEMU TCG, with the network and sshd
 #   waiting behind it), so it is a simple service: its start does not hold up the boot.
+# An sshd_config with HostKey lines of its own may want any kind first: then one unit runs
+# `ssh-keygen -A` (every default kind) before sshd, as before the split.
 ram_fix_ssh_host_keys() {
 	[ -e "$RAM_NEWROOT/usr/sbin/sshd" ] || return 0
 	for ram_fk_key in "$RAM_NEWROOT"/etc/ssh/ssh_host_*_key; do
@@ -348,7 +350,25 @@ ram_fix_ssh_host_keys() {
 	fi
 	ram_fk_units=$RAM_NEWROOT/etc/systemd/system
 	ram_fk_file=$ram_fk_units/$ram_fk_unit.d/ramboot-host-keys.conf
-	if ! mkdir -p "${ram_fk_file%/*}" || ! cat >"$ram_fk_units/ramboot-ssh-host-keys.service" <<EOF ||
+	mkdir -p "${ram_fk_file%/*}" || ram_die "fixups: cannot create ${ram_fk_file%/*} in the new root"
+	if grep -qsiE '^[[:space:]]*HostKey[[:space:]]' "$RAM_NEWROOT/etc/ssh/sshd_config" "$RAM_NEWROOT"/etc/ssh/sshd_config.d/*.conf; then
+		if ! cat >"$ram_fk_units/ramboot-ssh-host-keys.service" <<EOF ||
+# Written by ramboot at boot: the image has no host keys, so each boot makes its own.
+[Unit]
+Description=ssh host keys for this boot (every kind: sshd_config names its HostKey files)
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+EOF
+			! printf '%s\n' "# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes." \
+				'[Unit]' 'Wants=ramboot-ssh-host-keys.service' 'After=ramboot-ssh-host-keys.service' >"$ram_fk_file"; then
+			ram_die "fixups: cannot write ${ram_fk_file#"$RAM_NEWROOT"} or /etc/systemd/system/ramboot-ssh-host-keys.service"
+		fi
+		ram_fix_wrote "/etc/systemd/system/ramboot-ssh-host-keys.service, /etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf"
+		return 0
+	fi
+	if ! cat >"$ram_fk_units/ramboot-ssh-host-keys.service" <<EOF ||
 # Written by ramboot at boot: the image has no host keys, so each boot makes its own.
 [Unit]
 Description=ssh host keys for this boot (ed25519, ECDSA)

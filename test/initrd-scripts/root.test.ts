@@ -279,12 +279,18 @@ test('fixups: with ip=off there is nothing to write', () => {
 
 test('fixups: a root with sshd and no host keys gets units that make them (RSA at idle priority, not holding the boot) and a drop-in ordering sshd after the fast ones', () => {
   const FIX = 'ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot RAM_NET_IFACE=; ram_stage_fixups';
-  const sb = sandbox();
-  mkdirSync(sb.path('newroot/usr/sbin'), { recursive: true });
-  mkdirSync(sb.path('newroot/lib/systemd/system'), { recursive: true });
-  mkdirSync(sb.path('newroot/etc/ssh'), { recursive: true });
-  executable(sb, 'newroot/usr/sbin/sshd');
-  writeFileSync(sb.path('newroot/lib/systemd/system/ssh.service'), '[Service]\nExecStartPre=/usr/sbin/sshd -t\n');
+  // A root with sshd and systemd's ssh.service.
+  const withSshd = (unit = '') => {
+    const root = sandbox();
+    mkdirSync(root.path('newroot/usr/sbin'), { recursive: true });
+    mkdirSync(root.path('newroot/lib/systemd/system'), { recursive: true });
+    mkdirSync(root.path('newroot/etc/ssh'), { recursive: true });
+    executable(root, 'newroot/usr/sbin/sshd');
+    writeFileSync(root.path('newroot/lib/systemd/system/ssh.service'), unit);
+    return root;
+  };
+  const sb = withSshd('[Service]\nExecStartPre=/usr/sbin/sshd -t\n');
+  writeFileSync(sb.path('newroot/etc/ssh/sshd_config'), '#HostKey /etc/ssh/ssh_host_rsa_key\n#HostKey /etc/ssh/ssh_host_ed25519_key\n', 'utf8'); // Debian's defaults, commented
   const r = sb.run(FIX);
   assert.equal(r.status, 0, r.output);
   assert.equal(
@@ -313,12 +319,20 @@ test('fixups: a root with sshd and no host keys gets units that make them (RSA a
   );
   assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ramboot-ssh-host-keys\.service, \/etc\/systemd\/system\/ramboot-ssh-rsa-host-key\.service, \/etc\/systemd\/system\/ssh\.service\.d\/ramboot-host-keys\.conf$/m);
 
+  // An sshd_config naming its HostKey files may want any kind first: one unit, ssh-keygen -A, as before the split.
+  const named = withSshd();
+  named.write('newroot/etc/ssh/sshd_config.d/keys.conf', '# only RSA\nHostKey /etc/ssh/ssh_host_rsa_key\n');
+  const n = named.run(FIX);
+  assert.equal(n.status, 0, n.output);
+  assert.match(named.read('newroot/etc/systemd/system/ramboot-ssh-host-keys.service'), /^ExecStart=\/usr\/bin\/ssh-keygen -A$/m);
+  assert.equal(named.exists('newroot/etc/systemd/system/ramboot-ssh-rsa-host-key.service'), false);
+  assert.equal(
+    named.read('newroot/etc/systemd/system/ssh.service.d/ramboot-host-keys.conf'),
+    '# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes.\n[Unit]\nWants=ramboot-ssh-host-keys.service\nAfter=ramboot-ssh-host-keys.service\n',
+  );
+
   // Keys already in the image (a deliberate choice): left alone.
-  const keyed = sandbox();
-  mkdirSync(keyed.path('newroot/usr/sbin'), { recursive: true });
-  mkdirSync(keyed.path('newroot/lib/systemd/system'), { recursive: true });
-  executable(keyed, 'newroot/usr/sbin/sshd');
-  writeFileSync(keyed.path('newroot/lib/systemd/system/ssh.service'), '');
+  const keyed = withSshd();
   keyed.write('newroot/etc/ssh/ssh_host_ed25519_key', 'x');
   assert.equal(keyed.run(FIX).status, 0);
   assert.equal(keyed.exists('newroot/etc/systemd/system/ssh.service.d'), false);
