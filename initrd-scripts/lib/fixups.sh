@@ -350,35 +350,17 @@ ram_fix_ssh_host_keys() {
 	fi
 	ram_fk_units=$RAM_NEWROOT/etc/systemd/system
 	ram_fk_file=$ram_fk_units/$ram_fk_unit.d/ramboot-host-keys.conf
+	ram_fk_wants=ramboot-ssh-host-keys.service
 	mkdir -p "${ram_fk_file%/*}" || ram_die "fixups: cannot create ${ram_fk_file%/*} in the new root"
 	if grep -qsiE '^[[:space:]]*HostKey[[:space:]]' "$RAM_NEWROOT/etc/ssh/sshd_config" "$RAM_NEWROOT"/etc/ssh/sshd_config.d/*.conf; then
-		if ! cat >"$ram_fk_units/ramboot-ssh-host-keys.service" <<EOF ||
-# Written by ramboot at boot: the image has no host keys, so each boot makes its own.
-[Unit]
-Description=ssh host keys for this boot (every kind: sshd_config names its HostKey files)
-
-[Service]
-Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -A
-EOF
-			! printf '%s\n' "# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes." \
-				'[Unit]' 'Wants=ramboot-ssh-host-keys.service' 'After=ramboot-ssh-host-keys.service' >"$ram_fk_file"; then
-			ram_die "fixups: cannot write ${ram_fk_file#"$RAM_NEWROOT"} or /etc/systemd/system/ramboot-ssh-host-keys.service"
-		fi
-		ram_fix_wrote "/etc/systemd/system/ramboot-ssh-host-keys.service, /etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf"
-		return 0
-	fi
-	if ! cat >"$ram_fk_units/ramboot-ssh-host-keys.service" <<EOF ||
-# Written by ramboot at boot: the image has no host keys, so each boot makes its own.
-[Unit]
-Description=ssh host keys for this boot (ed25519, ECDSA)
-
-[Service]
-Type=oneshot
-ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -N "" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key'
-ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ecdsa_key ] || ssh-keygen -q -N "" -t ecdsa -f /etc/ssh/ssh_host_ecdsa_key'
-EOF
-		! cat >"$ram_fk_units/ramboot-ssh-rsa-host-key.service" <<EOF ||
+		ram_fk_kinds='every kind: sshd_config names its HostKey files'
+		ram_fk_make='ExecStart=/usr/bin/ssh-keygen -A'
+	else
+		ram_fk_kinds='ed25519, ECDSA'
+		ram_fk_make="ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -N \"\" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key'
+ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ecdsa_key ] || ssh-keygen -q -N \"\" -t ecdsa -f /etc/ssh/ssh_host_ecdsa_key'"
+		ram_fk_wants="$ram_fk_wants ramboot-ssh-rsa-host-key.service"
+		cat >"$ram_fk_units/ramboot-ssh-rsa-host-key.service" <<EOF || ram_die "fixups: cannot write /etc/systemd/system/ramboot-ssh-rsa-host-key.service in the new root"
 # Written by ramboot at boot: the RSA host key, made at idle priority without holding up the
 # boot; sshd re-reads its keys once it exists.
 [Unit]
@@ -393,13 +375,25 @@ CPUSchedulingPolicy=idle
 IOSchedulingClass=idle
 ExecStart=/bin/sh -c 'ssh-keygen -q -N "" -t rsa -f /etc/ssh/ssh_host_rsa_key && systemctl --no-block try-reload-or-restart $ram_fk_unit'
 EOF
-		! cat >"$ram_fk_file" <<EOF; then
+	fi
+	if ! cat >"$ram_fk_units/ramboot-ssh-host-keys.service" <<EOF || ! cat >"$ram_fk_file" <<EOF2; then
+# Written by ramboot at boot: the image has no host keys, so each boot makes its own.
+[Unit]
+Description=ssh host keys for this boot ($ram_fk_kinds)
+
+[Service]
+Type=oneshot
+$ram_fk_make
+EOF
 # Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes.
 [Unit]
-Wants=ramboot-ssh-host-keys.service ramboot-ssh-rsa-host-key.service
+Wants=$ram_fk_wants
 After=ramboot-ssh-host-keys.service
-EOF
-		ram_die "fixups: cannot write ${ram_fk_file#"$RAM_NEWROOT"} or the ssh host key units in /etc/systemd/system"
+EOF2
+		ram_die "fixups: cannot write ${ram_fk_file#"$RAM_NEWROOT"} or /etc/systemd/system/ramboot-ssh-host-keys.service in the new root"
 	fi
-	ram_fix_wrote "/etc/systemd/system/ramboot-ssh-host-keys.service, /etc/systemd/system/ramboot-ssh-rsa-host-key.service, /etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf"
+	for ram_fk_wanted in $ram_fk_wants; do
+		ram_fix_wrote "/etc/systemd/system/$ram_fk_wanted"
+	done
+	ram_fix_wrote "/etc/systemd/system/$ram_fk_unit.d/ramboot-host-keys.conf"
 }

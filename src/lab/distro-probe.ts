@@ -58,6 +58,21 @@ for _ in $(seq 60); do
   journalctl -b --no-pager -o cat | grep -q '^bound to ' && break
   sleep 1
 done
+# ramboot's RSA host key is made at idle priority and may land after the boot settled: up to
+# 120 s for it, then up to 30 s for sshd to offer it (it is reloaded once the key exists).
+if [ -e /etc/systemd/system/ramboot-ssh-rsa-host-key.service ]; then
+  for _ in $(seq 120); do
+    [ -e /etc/ssh/ssh_host_rsa_key.pub ] && break
+    sleep 1
+  done
+  [ -e /etc/ssh/ssh_host_rsa_key ] && say late-hostkey "ssh_host_rsa_key $(($(stat -c %Y /etc/ssh/ssh_host_rsa_key) - btime))"
+  for _ in $(seq 30); do
+    served=$(ssh-keyscan -t rsa 127.0.0.1 2>/dev/null | grep -c ' ssh-rsa ')
+    [ "$served" -gt 0 ] && break
+    sleep 1
+  done
+  say rsa-served "$served"
+fi
 journalctl -b --no-pager -o cat | grep -Ei 'dhcp|lease' | while IFS= read -r line; do say dhcp-log "$line"; done
 # Which network stack holds the boot NIC now (for the log; ifquery is ifupdown's).
 command -v ifquery >/dev/null && say ifupdown-state "$(ifquery --state 2>&1 | tr '\n' ' ')"
@@ -99,6 +114,10 @@ export interface ProbeReport {
   sshdListening?: number;
   /** Host key file -> seconds after boot it was written (negative: older than this boot). */
   hostKeys: Record<string, number>;
+  /** ramboot's RSA host key, waited for after the boot settled: seconds after boot it was written. */
+  lateHostKeys: Record<string, number>;
+  /** RSA host keys sshd offered (ssh-keyscan -t rsa) once that key existed. */
+  rsaServed?: number;
   machineId?: string;
   journalErrors: string[];
   dhcpLog: string[];
@@ -111,7 +130,7 @@ export interface ProbeReport {
 
 /** The `RAMBOOT-PROBE` lines of a console log (anywhere on a line: getty may share it). */
 export function parseProbe(output: string): ProbeReport {
-  const report: ProbeReport = { done: false, failed: [], nics: [], addrs: [], dns: [], hostKeys: {}, journalErrors: [], dhcpLog: [], analyzeTime: [], blame: [], chain: [] };
+  const report: ProbeReport = { done: false, failed: [], nics: [], addrs: [], dns: [], hostKeys: {}, lateHostKeys: {}, journalErrors: [], dhcpLog: [], analyzeTime: [], blame: [], chain: [] };
   for (const match of output.matchAll(/RAMBOOT-PROBE (\S+) ?([^\n]*)/g)) {
     const key = match[1]!;
     const value = match[2]!.trim();
@@ -128,6 +147,8 @@ export function parseProbe(output: string): ProbeReport {
       case 'dns': report.dns.push(value); break;
       case 'sshd-listening': report.sshdListening = Number(value); break;
       case 'hostkey': report.hostKeys[words[0] ?? ''] = Number(words[1]); break;
+      case 'late-hostkey': report.lateHostKeys[words[0] ?? ''] = Number(words[1]); break;
+      case 'rsa-served': report.rsaServed = Number(value); break;
       case 'machine-id': report.machineId = value; break;
       case 'journal-err': report.journalErrors.push(value); break;
       case 'dhcp-log': report.dhcpLog.push(value); break;

@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import { aptBusybox } from '../../src/initrd/apt-busybox.ts';
 import { parseAptShow } from '../../src/util/apt-package.ts';
 import { readAppletTable } from '../../src/initrd/busybox-applets.ts';
+import { listApplets } from '../../src/initrd/busybox.ts';
+import { hostArch, MACHINE_OF } from '../../src/elf/machine.ts';
+import { runToolDirect } from '../../src/util/run-tool.ts';
 import { skipWithoutArm64Apt } from '../boot/arm64-set.ts';
 
 const hostList = () => execFileSync('/bin/busybox', ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
@@ -44,4 +47,10 @@ test('apt-cache show: version and .deb sha256 of the first stanza, validated', (
   assert.deepEqual(parseAptShow(`Package: busybox-static\nVersion: 1:1.35.0-4+deb12u1+b1\nSHA256: ${sha}\n\nPackage: x\nVersion: 2\n`), { version: '1:1.35.0-4+deb12u1+b1', sha256: sha });
   assert.equal(parseAptShow(`Version: 1;rm -rf\nSHA256: ${sha}\n`), undefined);
   assert.equal(parseAptShow('Version: 1\nSHA256: abc\n'), undefined);
+});
+
+test('runToolDirect (the hot-path spawn of --list-full) reads like runTool: the output, a missing tool with its package, a failure with its exit code and stderr', async () => {
+  assert.deepEqual((await listApplets('/bin/busybox', MACHINE_OF[hostArch()])).sort(), hostList());
+  await assert.rejects(runToolDirect('busybox-not-here', ['--list-full']), /^RambootError: busybox-not-here not found/);
+  await assert.rejects(runToolDirect('zstd', ['-d', '/nonexistent.zst']), (e: Error) => /^zstd -d \/nonexistent\.zst exited with 1: .*No such file/.test(e.message));
 });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { toolError, usageError } from '../../errors.js';
 import { LAB_SERVER_IP, LAB_SUBNET, LAB_PREFIX, type LabNetwork } from './netns.js';
-import { startInNamespace, waitReady, type LabServer } from './servers.js';
+import { startInNamespace, startNginx, waitReady, type LabServer } from './servers.js';
 
 export const LAB_PROXY_PORT = 3128;
 export const LAB_PROXY_URL = `http://${LAB_SERVER_IP}:${LAB_PROXY_PORT}`;
@@ -70,36 +70,25 @@ export async function startTlsOrigin(net: LabNetwork, stateDir: string, webRoot:
   if (!tls.cert || !tls.key) throw usageError('an https origin needs a certificate and its key', 'give both --origin-cert and --origin-key');
   for (const f of [tls.cert, tls.key]) if (!existsSync(f)) throw toolError(`the origin's TLS file ${f} is missing`, 'give a PEM certificate for IP:10.77.1.1 and its key');
   const dir = join(stateDir, 'origin-tls');
-  await mkdir(join(dir, 'temp'), { recursive: true });
+  await mkdir(dir, { recursive: true });
   const log = join(dir, 'access.log');
-  const pidFile = join(dir, 'nginx.pid');
-  const conf = join(dir, 'nginx.conf');
+  const conf = join(dir, 'origin.conf');
   await writeFile(
     conf,
     [
-      '# ramboot lab: the proxy lab\'s origin over https (a separate nginx, in the foreground)',
-      'daemon off;',
-      'worker_processes 1;',
-      'user root;',
-      `pid ${pidFile};`,
-      `error_log ${join(dir, 'error.log')} info;`,
-      'events { worker_connections 64; }',
-      'http {',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${join(dir, 'temp', t)};`),
-      '    log_format origin \'$remote_addr "$request" $status $body_bytes_sent range="$http_range" ua="$http_user_agent"\';',
-      '    server {',
-      `        listen ${LAB_ORIGIN_IP}:443 ssl;`,
-      `        ssl_certificate ${tls.cert};`,
-      `        ssl_certificate_key ${tls.key};`,
-      `        root ${webRoot};`,
-      '        sendfile on;',
-      `        access_log ${log} origin;`,
-      '    }',
+      '# ramboot lab: the proxy lab\'s origin over https (a separate nginx)',
+      'log_format origin \'$remote_addr "$request" $status $body_bytes_sent range="$http_range" ua="$http_user_agent"\';',
+      'server {',
+      `    listen ${LAB_ORIGIN_IP}:443 ssl;`,
+      `    ssl_certificate ${tls.cert};`,
+      `    ssl_certificate_key ${tls.key};`,
+      `    root ${webRoot};`,
+      '    sendfile on;',
+      `    access_log ${log} origin;`,
       '}',
       '',
     ].join('\n'),
   );
-  const { server, child } = startInNamespace(net, 'nginx (https origin)', ['nginx', '-p', dir, '-c', conf, '-e', join(dir, 'error.log')]);
-  await waitReady('nginx', child, () => existsSync(pidFile));
+  const server = await startNginx(net, dir, conf, 'nginx (https origin)');
   return { server, log };
 }

@@ -64,7 +64,9 @@ export async function startDnsmasq(net: LabNetwork, stateDir: string, confFile: 
   return server;
 }
 
-export async function startNginx(net: LabNetwork, stateDir: string, confFile: string): Promise<LabServer> {
+/** nginx in `net`'s namespace, in the foreground, with `confFile` (server blocks and http-level
+ * directives) included in a main config of its own under `stateDir`. */
+export async function startNginx(net: LabNetwork, stateDir: string, confFile: string, label = 'nginx'): Promise<LabServer> {
   const temp = join(stateDir, 'nginx-temp');
   await mkdir(temp, { recursive: true });
   const main = join(stateDir, 'nginx-main.conf');
@@ -89,7 +91,7 @@ export async function startNginx(net: LabNetwork, stateDir: string, confFile: st
   );
   // -e: the error log before the config is read; Debian's default /var/log/nginx/error.log
   // would be opened otherwise. nginx writes its pid file after binding its ports.
-  const { server, child } = startInNamespace(net, 'nginx', ['nginx', '-p', stateDir, '-c', main, '-e', join(stateDir, 'nginx-error.log')]);
+  const { server, child } = startInNamespace(net, label, ['nginx', '-p', stateDir, '-c', main, '-e', join(stateDir, 'nginx-error.log')]);
   await waitReady('nginx', child, () => existsSync(pidFile));
   return server;
 }
