@@ -6,7 +6,7 @@
 //
 //   npm run bench -- [--only initrd,rootfs,boot,extract,fleet] [--rounds 5] [--rootfs-rounds 3]
 //                    [--boot-rounds 5] [--fleet-sizes 10,50,100] [--fleet-qemu 3] [--no-build] [--report-only]
-//                    [--multiuser-rounds 3]
+//                    [--multiuser-rounds 5]
 // multiuser (bench/multiuser-bench.ts) boots the stock Debian 12 root to multi-user.target.
 // fleet (boot storms, bench/fleet-bench.ts) needs no debootstrap setup and writes its own
 // bench/results/fleet.{md,json,svg}; `--only fleet` runs it alone.
@@ -45,7 +45,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { only: [...SECTIONS], fleet: true, fleetSizes: [10, 50, 100], fleetQemu: 3, rounds: 5, rootfsRounds: 3, bootRounds: 5, multiuserRounds: 3, build: true };
+  const args: Args = { only: [...SECTIONS], fleet: true, fleetSizes: [10, 50, 100], fleetQemu: 3, rounds: 5, rootfsRounds: 3, bootRounds: 5, multiuserRounds: 5, build: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {

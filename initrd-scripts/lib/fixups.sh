@@ -37,20 +37,21 @@ ram_fix_wrote() { RAM_FIXED="$RAM_FIXED${RAM_FIXED:+, }$1"; }
 # ifupdown reads interfaces.d through the `source` line Debian's default interfaces file has.
 # NICs the image already configures are left to it (a second stanza would be a duplicate).
 # ifupdown matches names only: kernel names are all the initrd knows. After DHCP every NIC gets
-# `inet dhcp`. The boot NIC is `auto`, so networking.service's `ifup -a` starts dhclient on it
-# at boot (allow-hotplug waits for a udev add event, which a stock Debian 12 boot was measured
-# not to act on for the NIC the initrd brought up); dhclient takes the lease over and re-adds the
-# address that is already there (Debian's dhclient-script flushes none before its first lease:
-# PREINIT only raises the link). When the root has ISC dhclient, the boot NIC's stanza runs it
-# as `inet dhcp` would (Debian ifupdown's own options) but with -nw instead of -1: it goes to the
-# background at once instead of holding networking.service, and so network.target and sshd,
-# until it has asked for the lease the NIC already holds (4.6 of networking.service's 7.9 s in a
-# Debian 12 boot under TCG: dhclient's start, its script's PREINIT and BOUND runs); the address
-# is the initrd's, with the lease's lifetime, until dhclient renews it. Tried and left: the
-# NIC's own ifup@NIC.service beside networking.service waited 85 s for a
+# `inet dhcp`; dhclient takes the boot NIC's lease over and re-adds the address that is already
+# there (Debian's dhclient-script flushes none before its first lease: PREINIT only raises the
+# link). When the root has ISC dhclient, the boot NIC's stanza runs it as `inet dhcp` would
+# (Debian ifupdown's own options) but with -nw instead of -1: it goes to the background at once
+# instead of waiting until it has asked for the lease the NIC already holds. The address is the
+# initrd's, with the lease's lifetime, until dhclient renews it, so nothing in the boot needs
+# dhclient: under systemd the boot NIC is `allow-ramboot`, left out of networking.service's
+# `ifup -a`, and ramboot-boot-nic.service (ram_fix_boot_nic_unit) brings it up once the boot has
+# settled. Measured on Debian 12 under TCG: with the NIC `auto`, its ifup was 2-4 s of
+# networking.service, which holds network.target and so sshd; with it, and the ECDSA key, out of
+# the boot, 5 alternating boots each reached multi-user.target in 25.8 s (22.4-27.5) against
+# 28.0 s (22.9-29.8). Under another init (sysvinit's networking script runs `ifup -a` alone) the
+# boot NIC stays `auto`. Tried and left: the NIC's own ifup@NIC.service waited 85 s for a
 # sys-subsystem-net-devices-NIC.device that a stock Debian 12 boot never activates for the NIC
-# the initrd brought up; a unit of ramboot's own running `ifup NIC` beside it, not ordered
-# before network.target, gave 31.6 s to multi-user.target against 30.8-33.6 s, within the noise.
+# the initrd brought up (allow-hotplug likewise waits for a udev add event that never comes).
 # The other NICs are allow-hotplug, as the installer writes them. A static
 # ip= NIC is `inet manual`: the kernel keeps the address, and `inet static` would fail adding it
 # again ("File exists"), failing networking.service.
@@ -62,6 +63,7 @@ ram_fix_ifupdown() {
 	if { [ -n "$RAM_NET_IFACE" ] && [ "$RAM_NET_HOW" = dhcp ]; } || { [ -z "$RAM_NET_IFACE" ] && [ "$RAM_FIX6" != static6 ]; }; then
 		ram_fix_ifupdown_pre
 	fi
+	ram_fu_deferred=
 	{
 		if [ -z "$RAM_NET_IFACE" ]; then
 			:
@@ -71,13 +73,21 @@ ram_fix_ifupdown() {
 				ram_fix_iface_configured "$ram_fu_nic" && continue
 				if [ "$ram_fu_nic" != "$RAM_NET_IFACE" ]; then
 					printf 'allow-hotplug %s\niface %s inet dhcp\n' "$ram_fu_nic" "$ram_fu_nic"
-				elif ram_fu_dhclient=$(ram_fix_dhclient); then
+					continue
+				fi
+				if ram_fix_systemd_init; then
+					ram_fu_deferred=$ram_fu_nic
+					echo "allow-ramboot $ram_fu_nic"
+				else
+					echo "auto $ram_fu_nic"
+				fi
+				if ram_fu_dhclient=$(ram_fix_dhclient); then
 					ram_fu_files="-pf /run/dhclient.$ram_fu_nic.pid -lf /var/lib/dhcp/dhclient.$ram_fu_nic.leases -I -df /var/lib/dhcp/dhclient6.$ram_fu_nic.leases"
-					printf 'auto %s\niface %s inet manual\n' "$ram_fu_nic" "$ram_fu_nic"
+					printf 'iface %s inet manual\n' "$ram_fu_nic"
 					printf '\tup %s -4 -nw -v -i %s %s\n' "$ram_fu_dhclient" "$ram_fu_files" "$ram_fu_nic"
 					printf '\tdown %s -4 -v -i -r %s %s\n' "$ram_fu_dhclient" "$ram_fu_files" "$ram_fu_nic"
 				else
-					printf 'auto %s\niface %s inet dhcp\n' "$ram_fu_nic" "$ram_fu_nic"
+					printf 'iface %s inet dhcp\n' "$ram_fu_nic"
 				fi
 			done
 		else
@@ -87,6 +97,7 @@ ram_fix_ifupdown() {
 		[ -z "$RAM_FIX6" ] || ram_fix_ifupdown6
 	} >"$ram_fu_dir/interfaces.d/ramboot" || ram_die "fixups: cannot write /etc/network/interfaces.d/ramboot"
 	ram_fix_wrote /etc/network/interfaces.d/ramboot
+	[ -z "$ram_fu_deferred" ] || ram_fix_boot_nic_unit "$ram_fu_deferred"
 	if [ -f "$ram_fu_dir/interfaces" ] && ! grep -qs '^[[:space:]]*source' "$ram_fu_dir/interfaces"; then
 		ram_warn "fixups: the image's /etc/network/interfaces has no source line, so it ignores interfaces.d/ramboot"
 	fi
@@ -117,10 +128,10 @@ ram_fix_ifupdown6() {
 
 # ifupdown-pre.service runs `udevadm settle` whenever an `auto` NIC is listed, so that `ifup -a`
 # finds it under its final name: it waits for every udev event of the boot (35 s of a Debian 12
-# boot to multi-user under a loaded TCG, the longest link of its critical chain). When the only
-# auto NIC is the boot NIC, which is up before systemd starts, there is nothing to wait for:
-# the unit is masked in the overlay. An image with auto NICs of its own, or its own
-# ifupdown-pre.service in /etc, keeps it.
+# boot to multi-user under a loaded TCG, the longest link of its critical chain). When no NIC
+# but the boot NIC is auto or allow-ramboot (it is up before systemd starts) there is nothing to
+# wait for, and not even the unit's own ifquery is worth a start: it is masked in the overlay.
+# An image with auto NICs of its own, or its own ifupdown-pre.service in /etc, keeps it.
 ram_fix_ifupdown_pre() {
 	ram_fp_unit=$RAM_NEWROOT/etc/systemd/system/ifupdown-pre.service
 	if [ -e "$ram_fp_unit" ] || [ -h "$ram_fp_unit" ] ||
@@ -141,6 +152,43 @@ ram_fix_dhclient() {
 		fi
 	done
 	return 1
+}
+
+# True when init= resolves, inside the image, to systemd (/sbin/init -> /lib/systemd/systemd).
+ram_fix_systemd_init() {
+	ram_resolve_in_root "$RAM_NEWROOT" "$RAM_INIT" || return 1
+	case $RAM_RESOLVED in
+	*/systemd) [ -d "$RAM_NEWROOT/etc/systemd/system" ] ;;
+	*) return 1 ;;
+	esac
+}
+
+# ramboot-boot-nic.service: `ifup --allow=ramboot NIC` for boot NIC $1 once the boot has settled.
+# Ordered after multi-user.target, which wants it (systemd orders a target after what it wants
+# only when that makes no loop), and Type=idle: its start job is done once it is forked and its
+# exec waits until the other jobs are dispatched, so the boot is over without waiting for ifup
+# and dhclient, which run beside the first logins instead of under the boot's own units. dhclient
+# stays in its cgroup, as it did in networking.service's; at shutdown it takes the NIC down as
+# networking.service would (`-`: whichever comes second finds it down already).
+ram_fix_boot_nic_unit() {
+	ram_bn_units=$RAM_NEWROOT/etc/systemd/system
+	mkdir -p "$ram_bn_units/multi-user.target.wants" || ram_die "fixups: cannot create /etc/systemd/system/multi-user.target.wants in the new root"
+	cat >"$ram_bn_units/ramboot-boot-nic.service" <<EOF || ram_die "fixups: cannot write /etc/systemd/system/ramboot-boot-nic.service in the new root"
+# Written by ramboot at boot: $1 came up in the initrd ($RAM_FIX_HOW) and keeps that address; its
+# DHCP client takes the lease over once the boot has settled (interfaces.d/ramboot: allow-ramboot).
+[Unit]
+Description=DHCP on $1, configured by the initrd, handed to ifupdown
+After=network.target multi-user.target
+
+[Service]
+Type=idle
+RemainAfterExit=yes
+ExecStart=/sbin/ifup --allow=ramboot $1
+ExecStop=-/sbin/ifdown $1
+EOF
+	ln -sfn ../ramboot-boot-nic.service "$ram_bn_units/multi-user.target.wants/ramboot-boot-nic.service" ||
+		ram_die "fixups: cannot enable ramboot-boot-nic.service in the new root"
+	ram_fix_wrote /etc/systemd/system/ramboot-boot-nic.service
 }
 
 # True when the image has an IPv4 (`inet`) stanza for NIC $1; its `inet6` ones are ram_fix_ifupdown6's.
@@ -320,13 +368,15 @@ ram_fix_hostname() {
 # The image carries no ssh host keys (rootfs-excludes/identity: every machine needs its own) and
 # Debian makes them only when the package is installed, so sshd would refuse to start. Units of
 # ramboot's own make them, and a drop-in orders sshd (and its `sshd -t`) after the first:
-# - ramboot-ssh-host-keys.service makes the ed25519 and ECDSA keys (milliseconds; every OpenSSH
-#   client since 5.7 takes one of them). Not an ExecStartPre of sshd: sshd starts after
-#   network.target, and this starts at basic.target, alongside the network.
-# - ramboot-ssh-rsa-host-key.service makes the RSA key, for clients that know no other kind, at
-#   idle priority, and has sshd re-read its keys when it is there. An RSA key is seconds of CPU
-#   (11.6 s of a Debian 12 boot to multi-user.target under QEMU TCG, with the network and sshd
-#   waiting behind it), so it is a simple service: its start does not hold up the boot.
+# - ramboot-ssh-host-keys.service makes the ed25519 key (every OpenSSH client since 6.5 takes
+#   it). Not an ExecStartPre of sshd: sshd starts after network.target, and this starts at
+#   basic.target, alongside the network.
+# - ramboot-ssh-idle-host-keys.service makes the ECDSA key, then the RSA key, for clients that
+#   take no ed25519 (FIPS mode, OpenSSH before 6.5), at idle priority, and has sshd re-read its
+#   keys after each. An RSA key is seconds of CPU (11.6 s of a Debian 12 boot to
+#   multi-user.target under QEMU TCG, with the network and sshd waiting behind it), and even an
+#   ECDSA key is an ssh-keygen start (1-1.5 s there, most of it loading libcrypto), so it is a
+#   simple service: its start does not hold up the boot.
 # An sshd_config with HostKey lines of its own may want any kind first: then one unit runs
 # `ssh-keygen -A` (every default kind) before sshd, as before the split.
 ram_fix_ssh_host_keys() {
@@ -356,24 +406,23 @@ ram_fix_ssh_host_keys() {
 		ram_fk_kinds='every kind: sshd_config names its HostKey files'
 		ram_fk_make='ExecStart=/usr/bin/ssh-keygen -A'
 	else
-		ram_fk_kinds='ed25519, ECDSA'
-		ram_fk_make="ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -N \"\" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key'
-ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ecdsa_key ] || ssh-keygen -q -N \"\" -t ecdsa -f /etc/ssh/ssh_host_ecdsa_key'"
-		ram_fk_wants="$ram_fk_wants ramboot-ssh-rsa-host-key.service"
-		cat >"$ram_fk_units/ramboot-ssh-rsa-host-key.service" <<EOF || ram_die "fixups: cannot write /etc/systemd/system/ramboot-ssh-rsa-host-key.service in the new root"
-# Written by ramboot at boot: the RSA host key, made at idle priority without holding up the
-# boot; sshd re-reads its keys once it exists.
+		ram_fk_kinds='ed25519'
+		ram_fk_make="ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -N \"\" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key'"
+		ram_fk_wants="$ram_fk_wants ramboot-ssh-idle-host-keys.service"
+		ram_fk_reload="systemctl --no-block try-reload-or-restart $ram_fk_unit"
+		cat >"$ram_fk_units/ramboot-ssh-idle-host-keys.service" <<EOF || ram_die "fixups: cannot write /etc/systemd/system/ramboot-ssh-idle-host-keys.service in the new root"
+# Written by ramboot at boot: the ECDSA and RSA host keys, made at idle priority without holding
+# up the boot; sshd re-reads its keys as each one lands.
 [Unit]
-Description=ssh RSA host key for this boot, at idle priority
+Description=ssh ECDSA and RSA host keys for this boot, at idle priority
 After=ramboot-ssh-host-keys.service
-ConditionPathExists=!/etc/ssh/ssh_host_rsa_key
 
 [Service]
 Type=simple
 Nice=19
 CPUSchedulingPolicy=idle
 IOSchedulingClass=idle
-ExecStart=/bin/sh -c 'ssh-keygen -q -N "" -t rsa -f /etc/ssh/ssh_host_rsa_key && systemctl --no-block try-reload-or-restart $ram_fk_unit'
+ExecStart=/bin/sh -c '{ [ -e /etc/ssh/ssh_host_ecdsa_key ] || { ssh-keygen -q -N "" -t ecdsa -f /etc/ssh/ssh_host_ecdsa_key && $ram_fk_reload; }; } && { [ -e /etc/ssh/ssh_host_rsa_key ] || { ssh-keygen -q -N "" -t rsa -f /etc/ssh/ssh_host_rsa_key && $ram_fk_reload; }; }'
 EOF
 	fi
 	if ! cat >"$ram_fk_units/ramboot-ssh-host-keys.service" <<EOF || ! cat >"$ram_fk_file" <<EOF2; then

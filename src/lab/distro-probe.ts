@@ -58,14 +58,18 @@ for _ in $(seq 60); do
   journalctl -b --no-pager -o cat | grep -q '^bound to ' && break
   sleep 1
 done
-# ramboot's RSA host key is made at idle priority and may land after the boot settled: up to
-# 120 s for it, then up to 30 s for sshd to offer it (it is reloaded once the key exists).
-if [ -e /etc/systemd/system/ramboot-ssh-rsa-host-key.service ]; then
+# ramboot's ECDSA and RSA host keys are made at idle priority, in that order, and may land after
+# the boot settled: up to 120 s for the RSA one, then up to 30 s for sshd to offer it (it is
+# reloaded as each key lands).
+if [ -e /etc/systemd/system/ramboot-ssh-idle-host-keys.service ]; then
   for _ in $(seq 120); do
     [ -e /etc/ssh/ssh_host_rsa_key.pub ] && break
     sleep 1
   done
-  [ -e /etc/ssh/ssh_host_rsa_key ] && say late-hostkey "ssh_host_rsa_key $(($(stat -c %Y /etc/ssh/ssh_host_rsa_key) - btime))"
+  for kind in ecdsa rsa; do
+    key=/etc/ssh/ssh_host_\${kind}_key
+    [ -e "$key" ] && say late-hostkey "\${key##*/} $(($(stat -c %Y "$key") - btime))"
+  done
   for _ in $(seq 30); do
     served=$(ssh-keyscan -t rsa 127.0.0.1 2>/dev/null | grep -c ' ssh-rsa ')
     [ "$served" -gt 0 ] && break

@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
-import { Sandbox, errorLines } from './harness.ts';
+import { BUSYBOX, Sandbox, errorLines } from './harness.ts';
 
 const sandboxes: Sandbox[] = [];
 after(() => sandboxes.forEach((s) => s.cleanup()));
@@ -157,6 +157,51 @@ test('fixups: with the root\'s ISC dhclient, the boot NIC\'s stanza runs it in t
   );
 });
 
+test('fixups: under systemd the boot NIC is allow-ramboot, out of networking.service, and ramboot-boot-nic.service brings it up once the boot has settled', () => {
+  const sb = sandbox();
+  sb.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n');
+  mkdirSync(sb.path('newroot/usr/sbin'), { recursive: true });
+  mkdirSync(sb.path('newroot/etc/systemd/system'), { recursive: true });
+  symlinkSync('usr/sbin', sb.path('newroot/sbin'));
+  symlinkSync('/lib/systemd/systemd', sb.path('newroot/usr/sbin/init'));
+  executable(sb, 'newroot/usr/sbin/dhclient');
+  const r = sb.run(FIXUPS);
+  assert.equal(r.status, 0, r.output);
+  const files = '-pf /run/dhclient.eth0.pid -lf /var/lib/dhcp/dhclient.eth0.leases -I -df /var/lib/dhcp/dhclient6.eth0.leases';
+  assert.equal(
+    sb.read('newroot/etc/network/interfaces.d/ramboot'),
+    [
+      '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.',
+      'allow-ramboot eth0',
+      'iface eth0 inet manual',
+      `\tup /sbin/dhclient -4 -nw -v -i ${files} eth0`,
+      `\tdown /sbin/dhclient -4 -v -i -r ${files} eth0`,
+      'allow-hotplug eth1',
+      'iface eth1 inet dhcp',
+      '',
+    ].join('\n'),
+  );
+  const unit = sb.read('newroot/etc/systemd/system/ramboot-boot-nic.service');
+  assert.match(unit, /^After=network\.target multi-user\.target$/m, 'after the boot: its work is not the boot\'s');
+  assert.match(unit, /^Type=idle$/m, 'its start job ends at the fork, so the boot does not wait for ifup');
+  assert.match(unit, /^ExecStart=\/sbin\/ifup --allow=ramboot eth0$/m);
+  assert.match(unit, /^ExecStop=-\/sbin\/ifdown eth0$/m);
+  assert.equal(readlinkSync(sb.path('newroot/etc/systemd/system/multi-user.target.wants/ramboot-boot-nic.service')), '../ramboot-boot-nic.service');
+  // No auto NIC but lo is left: ifupdown-pre's udevadm settle has nothing to wait for.
+  assert.equal(readlinkSync(sb.path('newroot/etc/systemd/system/ifupdown-pre.service')), '/dev/null');
+  assert.match(r.stdout, /^ramboot: fixups: .*\/etc\/network\/interfaces\.d\/ramboot, \/etc\/systemd\/system\/ramboot-boot-nic\.service, /m);
+
+  // Another init runs `ifup -a` alone: the boot NIC stays auto and no unit is written.
+  const sysv = sandbox();
+  sysv.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\n');
+  mkdirSync(sysv.path('newroot/etc/systemd/system'), { recursive: true });
+  mkdirSync(sysv.path('newroot/sbin'), { recursive: true });
+  executable(sysv, 'newroot/sbin/init');
+  assert.equal(sysv.run(FIXUPS).status, 0);
+  assert.match(sysv.read('newroot/etc/network/interfaces.d/ramboot'), /^auto eth0\niface eth0 inet dhcp$/m);
+  assert.equal(sysv.exists('newroot/etc/systemd/system/ramboot-boot-nic.service'), false);
+});
+
 test('fixups: ifupdown-pre.service (udevadm settle) is kept when the image has auto NICs of its own or its own unit', () => {
   const own = sandbox();
   own.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n');
@@ -277,7 +322,7 @@ test('fixups: with ip=off there is nothing to write', () => {
   assert.equal(sb.exists('newroot/etc/systemd/network'), false);
 });
 
-test('fixups: a root with sshd and no host keys gets units that make them (RSA at idle priority, not holding the boot) and a drop-in ordering sshd after the fast ones', () => {
+test('fixups: a root with sshd and no host keys gets units that make them (ECDSA and RSA at idle priority, not holding the boot) and a drop-in ordering sshd after ed25519', () => {
   const FIX = 'ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot RAM_NET_IFACE=; ram_stage_fixups';
   // A root with sshd and systemd's ssh.service.
   const withSshd = (unit = '') => {
@@ -298,26 +343,37 @@ test('fixups: a root with sshd and no host keys gets units that make them (RSA a
     [
       '# Written by ramboot at boot: the image has no host keys, so each boot makes its own.',
       '[Unit]',
-      'Description=ssh host keys for this boot (ed25519, ECDSA)',
+      'Description=ssh host keys for this boot (ed25519)',
       '',
       '[Service]',
       'Type=oneshot',
       `ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -N "" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key'`,
-      `ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ecdsa_key ] || ssh-keygen -q -N "" -t ecdsa -f /etc/ssh/ssh_host_ecdsa_key'`,
       '',
     ].join('\n'),
     'default dependencies: it starts at basic.target, not after network.target as sshd does',
   );
-  const rsa = sb.read('newroot/etc/systemd/system/ramboot-ssh-rsa-host-key.service');
-  assert.match(rsa, /^Type=simple$/m, 'a simple service: its start job ends at the fork, so the boot does not wait for the key');
-  assert.match(rsa, /^CPUSchedulingPolicy=idle$/m);
-  assert.match(rsa, /^ConditionPathExists=!\/etc\/ssh\/ssh_host_rsa_key$/m);
-  assert.match(rsa, /^ExecStart=\/bin\/sh -c 'ssh-keygen -q -N "" -t rsa -f \/etc\/ssh\/ssh_host_rsa_key && systemctl --no-block try-reload-or-restart ssh\.service'$/m);
+  const idle = sb.read('newroot/etc/systemd/system/ramboot-ssh-idle-host-keys.service');
+  assert.match(idle, /^Type=simple$/m, 'a simple service: its start job ends at the fork, so the boot does not wait for the keys');
+  assert.match(idle, /^CPUSchedulingPolicy=idle$/m);
+  assert.doesNotMatch(idle, /\$(?!\$)/, 'no $ that systemd would expand in ExecStart=');
+  // Run its ExecStart as systemd would, with /etc/ssh inside the sandbox and stubs that say what
+  // they were asked: ECDSA, reload, RSA, reload; and a second start makes nothing.
+  const script = /^ExecStart=\/bin\/sh -c '(.*)'$/m.exec(idle)?.[1];
+  assert.ok(script, idle);
+  sb.write('bin/ssh-keygen', `#!${BUSYBOX} sh\nwhile [ $# -gt 0 ]; do case $1 in -t) echo "keygen $2" >>"$RAM_PREFIX/log"; shift;; -f) : >"$2"; shift;; esac; shift; done\n`);
+  sb.write('bin/systemctl', `#!${BUSYBOX} sh\necho "systemctl $*" >>"$RAM_PREFIX/log"\n`);
+  chmodSync(sb.path('bin/ssh-keygen'), 0o755);
+  chmodSync(sb.path('bin/systemctl'), 0o755);
+  const runIdle = `PATH="$RAM_PREFIX/bin:$PATH"; ${script.replaceAll('/etc/ssh', '$RAM_PREFIX/newroot/etc/ssh')}; echo rc=$?`;
+  assert.match(sb.run(runIdle).stdout, /^rc=0$/m);
+  assert.equal(sb.read('log'), 'keygen ecdsa\nsystemctl --no-block try-reload-or-restart ssh.service\nkeygen rsa\nsystemctl --no-block try-reload-or-restart ssh.service\n');
+  assert.match(sb.run(runIdle).stdout, /^rc=0$/m);
+  assert.equal(sb.read('log').split('\n').length, 5, 'the keys are there: no second ssh-keygen, no reload');
   assert.equal(
     sb.read('newroot/etc/systemd/system/ssh.service.d/ramboot-host-keys.conf'),
-    '# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes.\n[Unit]\nWants=ramboot-ssh-host-keys.service ramboot-ssh-rsa-host-key.service\nAfter=ramboot-ssh-host-keys.service\n',
+    '# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes.\n[Unit]\nWants=ramboot-ssh-host-keys.service ramboot-ssh-idle-host-keys.service\nAfter=ramboot-ssh-host-keys.service\n',
   );
-  assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ramboot-ssh-host-keys\.service, \/etc\/systemd\/system\/ramboot-ssh-rsa-host-key\.service, \/etc\/systemd\/system\/ssh\.service\.d\/ramboot-host-keys\.conf$/m);
+  assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ramboot-ssh-host-keys\.service, \/etc\/systemd\/system\/ramboot-ssh-idle-host-keys\.service, \/etc\/systemd\/system\/ssh\.service\.d\/ramboot-host-keys\.conf$/m);
 
   // An sshd_config naming its HostKey files may want any kind first: one unit, ssh-keygen -A, as before the split.
   const named = withSshd();
@@ -325,7 +381,7 @@ test('fixups: a root with sshd and no host keys gets units that make them (RSA a
   const n = named.run(FIX);
   assert.equal(n.status, 0, n.output);
   assert.match(named.read('newroot/etc/systemd/system/ramboot-ssh-host-keys.service'), /^ExecStart=\/usr\/bin\/ssh-keygen -A$/m);
-  assert.equal(named.exists('newroot/etc/systemd/system/ramboot-ssh-rsa-host-key.service'), false);
+  assert.equal(named.exists('newroot/etc/systemd/system/ramboot-ssh-idle-host-keys.service'), false);
   assert.equal(
     named.read('newroot/etc/systemd/system/ssh.service.d/ramboot-host-keys.conf'),
     '# Written by ramboot at boot: sshd needs the keys ramboot-ssh-host-keys.service makes.\n[Unit]\nWants=ramboot-ssh-host-keys.service\nAfter=ramboot-ssh-host-keys.service\n',
