@@ -168,8 +168,10 @@ ram_fix_systemd_init() {
 # only when that makes no loop), and Type=idle: its start job is done once it is forked and its
 # exec waits until the other jobs are dispatched, so the boot is over without waiting for ifup
 # and dhclient, which run beside the first logins instead of under the boot's own units. dhclient
-# stays in its cgroup, as it did in networking.service's; at shutdown it takes the NIC down as
-# networking.service would (`-`: whichever comes second finds it down already).
+# stays in its cgroup, as it did in networking.service's. It is part of networking.service: that
+# one's stop (`ifdown -a` takes down every NIC ifupdown has up) and so its restart stop and start
+# this one too, after it, or a `systemctl restart networking` would leave the NIC down; at
+# shutdown it takes the NIC down first (`-`: a NIC already down is no failure).
 ram_fix_boot_nic_unit() {
 	ram_bn_units=$RAM_NEWROOT/etc/systemd/system
 	mkdir -p "$ram_bn_units/multi-user.target.wants" || ram_die "fixups: cannot create /etc/systemd/system/multi-user.target.wants in the new root"
@@ -178,7 +180,8 @@ ram_fix_boot_nic_unit() {
 # DHCP client takes the lease over once the boot has settled (interfaces.d/ramboot: allow-ramboot).
 [Unit]
 Description=DHCP on $1, configured by the initrd, handed to ifupdown
-After=network.target multi-user.target
+After=networking.service network.target multi-user.target
+PartOf=networking.service
 
 [Service]
 Type=idle

@@ -182,7 +182,8 @@ test('fixups: under systemd the boot NIC is allow-ramboot, out of networking.ser
     ].join('\n'),
   );
   const unit = sb.read('newroot/etc/systemd/system/ramboot-boot-nic.service');
-  assert.match(unit, /^After=network\.target multi-user\.target$/m, 'after the boot: its work is not the boot\'s');
+  assert.match(unit, /^After=networking\.service network\.target multi-user\.target$/m, 'after the boot: its work is not the boot\'s');
+  assert.match(unit, /^PartOf=networking\.service$/m, 'restarting networking (whose ifdown -a takes eth0 down too) brings it back');
   assert.match(unit, /^Type=idle$/m, 'its start job ends at the fork, so the boot does not wait for ifup');
   assert.match(unit, /^ExecStart=\/sbin\/ifup --allow=ramboot eth0$/m);
   assert.match(unit, /^ExecStop=-\/sbin\/ifdown eth0$/m);
