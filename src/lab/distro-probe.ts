@@ -81,7 +81,19 @@ journalctl -b --no-pager -o cat | grep -Ei 'dhcp|lease' | while IFS= read -r lin
 # Which network stack holds the boot NIC now (for the log; ifquery is ifupdown's).
 command -v ifquery >/dev/null && say ifupdown-state "$(ifquery --state 2>&1 | tr '\n' ' ')"
 command -v nmcli >/dev/null && say nm-devices "$(nmcli -t -f DEVICE,STATE,CONNECTION device 2>&1 | tr '\n' ' ')"
-${opts.analyze ? ANALYZE_LINES : ''}say 'done' 1
+${opts.analyze ? ANALYZE_LINES : ''}# Last, as it changes what the lines above read: ramboot's boot NIC unit is part of
+# networking.service, so a restart of that (whose ifdown -a takes the NIC down too) brings the NIC
+# back; up to 30 s for dhclient to have its address again.
+if systemctl -q is-active ramboot-boot-nic.service; then
+  systemctl restart networking.service
+  for _ in $(seq 30); do
+    now=$(ip -o -4 addr show scope global | while read -r _ dev _ addr _; do echo "$dev $addr"; done)
+    [ -n "$now" ] && break
+    sleep 1
+  done
+  say restart-networking "$(systemctl is-active ramboot-boot-nic.service) $now"
+fi
+say 'done' 1
 systemctl poweroff --no-block
 `;
 }
@@ -118,8 +130,10 @@ export interface ProbeReport {
   sshdListening?: number;
   /** Host key file -> seconds after boot it was written (negative: older than this boot). */
   hostKeys: Record<string, number>;
-  /** ramboot's RSA host key, waited for after the boot settled: seconds after boot it was written. */
+  /** ramboot's ECDSA and RSA host keys, waited for after the boot settled: seconds after boot each was written. */
   lateHostKeys: Record<string, number>;
+  /** ramboot-boot-nic.service's state and the boot NIC's `dev cidr` after `systemctl restart networking`. */
+  restartNetworking?: string;
   /** RSA host keys sshd offered (ssh-keyscan -t rsa) once that key existed. */
   rsaServed?: number;
   machineId?: string;
@@ -153,6 +167,7 @@ export function parseProbe(output: string): ProbeReport {
       case 'hostkey': report.hostKeys[words[0] ?? ''] = Number(words[1]); break;
       case 'late-hostkey': report.lateHostKeys[words[0] ?? ''] = Number(words[1]); break;
       case 'rsa-served': report.rsaServed = Number(value); break;
+      case 'restart-networking': report.restartNetworking = value; break;
       case 'machine-id': report.machineId = value; break;
       case 'journal-err': report.journalErrors.push(value); break;
       case 'dhcp-log': report.dhcpLog.push(value); break;

@@ -48,8 +48,9 @@ function assertHealthy(boot: DistroBoot, nic: RegExp): void {
   assert.match(output, /reboot: Power down/, 'the guest powered off');
 }
 
-/** `takeover`: the root's own DHCP client's log line when it took the initrd's lease over. */
-function suite(name: string, spec: StockRootSpec, nic: RegExp, takeover: RegExp, twice: boolean): void {
+/** `takeover`: the root's own DHCP client's log line when it took the initrd's lease over.
+ * `restart`: what the boot NIC shows after `systemctl restart networking` (ifupdown only). */
+function suite(name: string, spec: StockRootSpec, nic: RegExp, takeover: RegExp, twice: boolean, restart?: RegExp): void {
   describe(`Debian ${spec.suite} (${name})`, { skip }, () => {
     let set: DistroSet;
     const boots: DistroBoot[] = [];
@@ -69,6 +70,7 @@ function suite(name: string, spec: StockRootSpec, nic: RegExp, takeover: RegExp,
       assertHealthy(boot, nic);
       assert.doesNotMatch(boot.output, /zram: this kernel has no/, 'the default compressor is chosen silently');
       assert.ok(boot.report.dhcpLog.some((line) => takeover.test(line)), `the root's DHCP client holds the same lease: ${JSON.stringify(boot.report.dhcpLog)}`);
+      if (restart) assert.match(boot.report.restartNetworking ?? 'no ramboot-boot-nic.service', restart, 'the boot NIC is back after systemctl restart networking');
     });
 
     if (twice) {
@@ -87,7 +89,9 @@ function suite(name: string, spec: StockRootSpec, nic: RegExp, takeover: RegExp,
 // Debian 12's 6.1 kernel cannot rename a NIC that is up, so it stays eth0, and ifupdown's
 // dhclient takes the lease over; Debian 13's udev renames it to ens3 (predictable names) while
 // up (docs/facts.md), and systemd-networkd, matching it by MAC, takes the lease over.
-suite('ifupdown', BOOKWORM, /^eth0$/, /^DHCPACK of 10\.0\.2\.15 from 10\.0\.2\.2/, true);
+// ifupdown's dhclient starts from ramboot-boot-nic.service once the boot has settled, and that
+// unit follows networking.service through a restart.
+suite('ifupdown', BOOKWORM, /^eth0$/, /^DHCPACK of 10\.0\.2\.15 from 10\.0\.2\.2/, true, /^active eth0 10\.0\.2\.15\/24$/);
 suite('networkd', TRIXIE, /^ens3$/, /^ens3: DHCPv4 address 10\.0\.2\.15\/24, gateway 10\.0\.2\.2 acquired from 10\.0\.2\.2/, false);
 // NetworkManager takes the boot NIC over through ramboot's keyfile (matched by MAC), keeps the
 // address the initrd set and renews the lease with its internal DHCP client.

@@ -36,8 +36,10 @@ test('console lines become the report; lines may share the console with getty', 
       'RAMBOOT-PROBE dns 10.0.2.3',
       'RAMBOOT-PROBE sshd-listening 2',
       'RAMBOOT-PROBE hostkey ssh_host_ed25519_key 14',
+      'RAMBOOT-PROBE late-hostkey ssh_host_ecdsa_key 31',
       'RAMBOOT-PROBE late-hostkey ssh_host_rsa_key 47',
       'RAMBOOT-PROBE rsa-served 1',
+      'RAMBOOT-PROBE restart-networking active ens3 10.0.2.15/24',
       'RAMBOOT-PROBE machine-id 0123456789abcdef0123456789abcdef',
       'RAMBOOT-PROBE failed foo.service',
       'RAMBOOT-PROBE journal-err something broke',
@@ -51,8 +53,9 @@ test('console lines become the report; lines may share the console with getty', 
   assert.deepEqual(report.addrs, [{ dev: 'ens3', cidr: '10.0.2.15/24', rest: 'brd 10.0.2.255 scope global ens3' }]);
   assert.equal(report.sshdListening, 2);
   assert.deepEqual(report.hostKeys, { ssh_host_ed25519_key: 14 });
-  assert.deepEqual(report.lateHostKeys, { ssh_host_rsa_key: 47 });
+  assert.deepEqual(report.lateHostKeys, { ssh_host_ecdsa_key: 31, ssh_host_rsa_key: 47 });
   assert.equal(report.rsaServed, 1);
+  assert.equal(report.restartNetworking, 'active ens3 10.0.2.15/24');
   assert.deepEqual(report.failed, ['foo.service']);
   assert.deepEqual(report.journalErrors, ['something broke']);
   assert.equal(parseProbe('RAMBOOT-PROBE state starting\n').done, false);
