@@ -133,54 +133,45 @@ test('fixups: ifupdown fragment for unconfigured NICs, networkd file, resolv.con
   assert.match(r.stdout, /^ramboot: fixups: \/etc\/systemd\/system\/ifupdown-pre\.service -> \/dev\/null, \/etc\/network\/interfaces\.d\/ramboot, \/etc\/systemd\/network\/10-ramboot-boot\.network, \/etc\/systemd\/network\/90-ramboot-dhcp\.network, \/etc\/resolv\.conf, \/etc\/hostname$/m);
 });
 
-test('fixups: with the root\'s ISC dhclient, the boot NIC\'s stanza runs it in the background (-nw), so networking.service does not wait to re-ask for the lease the NIC holds', () => {
+/** A root with ifupdown and ISC dhclient (/sbin -> usr/sbin, as usrmerge has it). */
+function dhclientRoot(): Sandbox {
   const sb = sandbox();
   sb.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n');
   mkdirSync(sb.path('newroot/usr/sbin'), { recursive: true });
   symlinkSync('usr/sbin', sb.path('newroot/sbin'));
   executable(sb, 'newroot/usr/sbin/dhclient');
+  return sb;
+}
+
+/** interfaces.d/ramboot after DHCP on eth0 of eth0 and eth1, the boot NIC in class `boot`. */
+function dhclientStanzas(boot: 'auto' | 'allow-ramboot'): string {
+  const files = '-pf /run/dhclient.eth0.pid -lf /var/lib/dhcp/dhclient.eth0.leases -I -df /var/lib/dhcp/dhclient6.eth0.leases';
+  return [
+    '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.',
+    `${boot} eth0`,
+    'iface eth0 inet manual',
+    `\tup /sbin/dhclient -4 -nw -v -i ${files} eth0`,
+    `\tdown /sbin/dhclient -4 -v -i -r ${files} eth0`,
+    'allow-hotplug eth1',
+    'iface eth1 inet dhcp',
+    '',
+  ].join('\n');
+}
+
+test('fixups: with the root\'s ISC dhclient, the boot NIC\'s stanza runs it in the background (-nw), so ifup does not wait to re-ask for the lease the NIC holds', () => {
+  const sb = dhclientRoot();
   const r = sb.run(FIXUPS);
   assert.equal(r.status, 0, r.output);
-  const files = '-pf /run/dhclient.eth0.pid -lf /var/lib/dhcp/dhclient.eth0.leases -I -df /var/lib/dhcp/dhclient6.eth0.leases';
-  assert.equal(
-    sb.read('newroot/etc/network/interfaces.d/ramboot'),
-    [
-      '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.',
-      'auto eth0',
-      'iface eth0 inet manual',
-      `\tup /sbin/dhclient -4 -nw -v -i ${files} eth0`,
-      `\tdown /sbin/dhclient -4 -v -i -r ${files} eth0`,
-      'allow-hotplug eth1',
-      'iface eth1 inet dhcp',
-      '',
-    ].join('\n'),
-  );
+  assert.equal(sb.read('newroot/etc/network/interfaces.d/ramboot'), dhclientStanzas('auto'), 'no systemd init here: networking\'s ifup -a raises it');
 });
 
 test('fixups: under systemd the boot NIC is allow-ramboot, out of networking.service, and ramboot-boot-nic.service brings it up once the boot has settled', () => {
-  const sb = sandbox();
-  sb.write('newroot/etc/network/interfaces', 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n');
-  mkdirSync(sb.path('newroot/usr/sbin'), { recursive: true });
+  const sb = dhclientRoot();
   mkdirSync(sb.path('newroot/etc/systemd/system'), { recursive: true });
-  symlinkSync('usr/sbin', sb.path('newroot/sbin'));
   symlinkSync('/lib/systemd/systemd', sb.path('newroot/usr/sbin/init'));
-  executable(sb, 'newroot/usr/sbin/dhclient');
   const r = sb.run(FIXUPS);
   assert.equal(r.status, 0, r.output);
-  const files = '-pf /run/dhclient.eth0.pid -lf /var/lib/dhcp/dhclient.eth0.leases -I -df /var/lib/dhcp/dhclient6.eth0.leases';
-  assert.equal(
-    sb.read('newroot/etc/network/interfaces.d/ramboot'),
-    [
-      '# Written by ramboot at boot: this root came over the network, so every NIC asks for DHCP.',
-      'allow-ramboot eth0',
-      'iface eth0 inet manual',
-      `\tup /sbin/dhclient -4 -nw -v -i ${files} eth0`,
-      `\tdown /sbin/dhclient -4 -v -i -r ${files} eth0`,
-      'allow-hotplug eth1',
-      'iface eth1 inet dhcp',
-      '',
-    ].join('\n'),
-  );
+  assert.equal(sb.read('newroot/etc/network/interfaces.d/ramboot'), dhclientStanzas('allow-ramboot'));
   const unit = sb.read('newroot/etc/systemd/system/ramboot-boot-nic.service');
   assert.match(unit, /^After=networking\.service network\.target multi-user\.target$/m, 'after the boot: its work is not the boot\'s');
   assert.match(unit, /^PartOf=networking\.service$/m, 'restarting networking (whose ifdown -a takes eth0 down too) brings it back');
