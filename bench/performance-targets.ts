@@ -15,11 +15,17 @@ const range = (st: Stats) => `${s(st.median)} s (${s(st.min)}–${s(st.max)})`;
 /** The build-time limit of a netboot initrd, wall seconds (median). */
 export const INITRD_BUILD_LIMIT_S = 0.3;
 
+/** How far a ratio falls short of its goal, "1.03×": two decimals when it is close (a
+ * one-decimal "1.0× short" says nothing), one otherwise. */
+export function shortBy(goal: number, ratio: number): string {
+  return `${s(goal / ratio, goal / ratio < 1.1 ? 2 : 1)}×`;
+}
+
 function ratioTarget(what: string, goal: number, ours: Stats | undefined, peer: Stats | undefined, peerName: string): Target {
   if (!measured(ours) || !measured(peer)) return { what, goal: `≥ ${goal}×`, measured: 'not measured', met: undefined };
   const ratio = peer.median / ours.median;
   const t: Target = { what, goal: `≥ ${goal}×`, measured: `${s(ratio, 1)}× (ramboot ${range(ours)} vs ${peerName} ${range(peer)})`, met: ratio >= goal };
-  if (!t.met) t.note = `${s(goal / ratio, goal / ratio < 1.1 ? 2 : 1)}× short; ${goal}× would need ramboot ≤ ${s(peer.median / goal, 3)} s`;
+  if (!t.met) t.note = `${shortBy(goal, ratio)} short; ${goal}× would need ramboot ≤ ${s(peer.median / goal, 3)} s`;
   return t;
 }
 

@@ -7,7 +7,7 @@ import type { MultiUserBench } from './multiuser-bench.js';
 import { multiUserCell, renderMultiUser } from './multiuser-report.js';
 import type { Stats } from './measure.js';
 import { DEFAULT_LEVEL } from '../src/compress/codecs.js';
-import { initrdFloorS, initrdTimeParts, performanceTargets } from './performance-targets.js';
+import { initrdFloorS, initrdTimeParts, performanceTargets, shortBy } from './performance-targets.js';
 import type { RootfsBuildResult } from './rootfs-bench.js';
 
 export interface MachineInfo {
@@ -59,7 +59,7 @@ export function computeTargets(r: BenchResults): Target[] {
   const ratioTarget = (what: string, goal: number, peer: Stats | undefined, ours: Stats | undefined, peerName: string) => {
     const ratio = peer && ours && peer.n > 0 && ours.n > 0 ? peer.median / ours.median : NaN;
     const t: Target = { what, goal: `≥ ${goal}×`, measured: Number.isFinite(ratio) ? `${s(ratio, 1)}×` : 'not measured', met: Number.isFinite(ratio) ? ratio >= goal : undefined };
-    if (t.met === false && ours && peer) t.note = `${s(goal / ratio, goal / ratio < 1.1 ? 2 : 1)}× short: ramboot ${s(ours.median)} s vs ${peerName} ${s(peer.median)} s; ${goal}× would need ≤ ${s(peer.median / goal, 3)} s`;
+    if (t.met === false && ours && peer) t.note = `${shortBy(goal, ratio)} short: ramboot ${s(ours.median)} s vs ${peerName} ${s(peer.median)} s; ${goal}× would need ≤ ${s(peer.median / goal, 3)} s`;
     targets.push(t);
   };
   // Issue 16's targets (initrd build time and size, boot, time to multi-user): performance-targets.ts.
