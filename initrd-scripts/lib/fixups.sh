@@ -34,6 +34,26 @@ ram_stage_fixups() {
 
 ram_fix_wrote() { RAM_FIXED="$RAM_FIXED${RAM_FIXED:+, }$1"; }
 
+# Start the root's own ssh-keygen making host key $1 in the new root, in the background, and set
+# RAM_FK_WAIT to the shell words with which ramboot-ssh-host-keys.service waits for it (systemd's
+# `$$` for `$`). From here to the point where systemd starts units in parallel (switch_root, and
+# systemd loading itself and its units) one process runs at a time and a second CPU idles; the key
+# is made there instead of in the CPU-bound boot (Debian 12 under QEMU TCG: the unit took 2.1-2.5
+# s of the boot, and ssh-keygen's libcrypto is in the page cache when sshd loads it). The root is
+# the one about to run as PID 1, so its binary runs with no trust it would not have anyway. The
+# unit waits while that PID runs (alive and not a zombie: PIDs are not reused before pid_max
+# wraps, far beyond a boot's first seconds), at most 60 s, and makes the key itself when no complete one
+# is there: a .pub file, which ssh-keygen writes after the private key. A late ssh-keygen
+# overwrites nothing: it asks first, and its stdin is /dev/null.
+ram_fix_ssh_key_early() {
+	RAM_FK_WAIT=
+	ram_resolve_in_root "$RAM_NEWROOT" /usr/bin/ssh-keygen || return 0
+	[ -f "$RAM_NEWROOT$RAM_RESOLVED" ] && [ -x "$RAM_NEWROOT$RAM_RESOLVED" ] || return 0
+	chroot "$RAM_NEWROOT" /usr/bin/ssh-keygen -q -N '' -t ed25519 -f "$1" </dev/null >/dev/null 2>&1 &
+	ram_log "fixups: making the ed25519 ssh host key in the background (PID $!) while systemd starts"
+	RAM_FK_WAIT="n=0; while [ \$\$n -lt 300 ] && kill -0 $! && { ! read -r _ _ s _ </proc/$!/stat || [ \"\$\$s\" != Z ]; }; do sleep 0.2; n=\$\$((n + 1)); done 2>/dev/null; "
+}
+
 # ifupdown reads interfaces.d through the `source` line Debian's default interfaces file has.
 # NICs the image already configures are left to it (a second stanza would be a duplicate).
 # ifupdown matches names only: kernel names are all the initrd knows. After DHCP every NIC gets
@@ -382,6 +402,10 @@ ram_fix_hostname() {
 #   simple service: its start does not hold up the boot.
 # An sshd_config with HostKey lines of its own may want any kind first: then one unit runs
 # `ssh-keygen -A` (every default kind) before sshd, as before the split.
+# Under QEMU TCG the boot to multi-user.target is CPU-bound and ends when e2scrub_reap.service, a
+# Debian unit at idle CPU priority, gets its turn; so every second of CPU the boot spends is a
+# second later there. The ed25519 key is made where a CPU idles instead (ram_fix_ssh_key_early),
+# and the idle unit starts after multi-user.target, not beside e2scrub_reap in its CPU class.
 ram_fix_ssh_host_keys() {
 	[ -e "$RAM_NEWROOT/usr/sbin/sshd" ] || return 0
 	for ram_fk_key in "$RAM_NEWROOT"/etc/ssh/ssh_host_*_key; do
@@ -410,7 +434,8 @@ ram_fix_ssh_host_keys() {
 		ram_fk_make='ExecStart=/usr/bin/ssh-keygen -A'
 	else
 		ram_fk_kinds='ed25519'
-		ram_fk_make="ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -N \"\" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key'"
+		ram_fix_ssh_key_early /etc/ssh/ssh_host_ed25519_key
+		ram_fk_make="ExecStart=/bin/sh -c '${RAM_FK_WAIT}[ -s /etc/ssh/ssh_host_ed25519_key.pub ] && echo \"ed25519 host key: made in the initrd\" || { rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub; ssh-keygen -q -N \"\" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key; }'"
 		ram_fk_wants="$ram_fk_wants ramboot-ssh-idle-host-keys.service"
 		ram_fk_reload="systemctl --no-block try-reload-or-restart $ram_fk_unit"
 		cat >"$ram_fk_units/ramboot-ssh-idle-host-keys.service" <<EOF || ram_die "fixups: cannot write /etc/systemd/system/ramboot-ssh-idle-host-keys.service in the new root"
@@ -418,7 +443,7 @@ ram_fix_ssh_host_keys() {
 # up the boot; sshd re-reads its keys as each one lands.
 [Unit]
 Description=ssh ECDSA and RSA host keys for this boot, at idle priority
-After=ramboot-ssh-host-keys.service
+After=ramboot-ssh-host-keys.service multi-user.target
 
 [Service]
 Type=simple

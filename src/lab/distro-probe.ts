@@ -48,6 +48,8 @@ btime=$(sed -n 's/^btime //p' /proc/stat)
 for key in /etc/ssh/ssh_host_*_key; do
   [ -e "$key" ] && say hostkey "\${key##*/} $(($(stat -c %Y "$key") - btime))"
 done
+# ramboot's ed25519 unit says whether the key was made in the initrd, while systemd started.
+journalctl -b -u ramboot-ssh-host-keys.service --no-pager -o cat | grep -F 'host key:' | while IFS= read -r line; do say hostkey-log "$line"; done
 say machine-id "$(cat /etc/machine-id)"
 journalctl -b -p err --no-pager -o cat | while IFS= read -r line; do say journal-err "$line"; done
 # A DHCP client the root runs in the background (ramboot's ifupdown stanza: dhclient -nw) may
@@ -130,6 +132,8 @@ export interface ProbeReport {
   sshdListening?: number;
   /** Host key file -> seconds after boot it was written (negative: older than this boot). */
   hostKeys: Record<string, number>;
+  /** ramboot-ssh-host-keys.service's own lines ("ed25519 host key: made in the initrd"). */
+  hostKeyLog: string[];
   /** ramboot's ECDSA and RSA host keys, waited for after the boot settled: seconds after boot each was written. */
   lateHostKeys: Record<string, number>;
   /** ramboot-boot-nic.service's state and the boot NIC's `dev cidr` after `systemctl restart networking`. */
@@ -148,7 +152,7 @@ export interface ProbeReport {
 
 /** The `RAMBOOT-PROBE` lines of a console log (anywhere on a line: getty may share it). */
 export function parseProbe(output: string): ProbeReport {
-  const report: ProbeReport = { done: false, failed: [], nics: [], addrs: [], dns: [], hostKeys: {}, lateHostKeys: {}, journalErrors: [], dhcpLog: [], analyzeTime: [], blame: [], chain: [] };
+  const report: ProbeReport = { done: false, failed: [], nics: [], addrs: [], dns: [], hostKeys: {}, hostKeyLog: [], lateHostKeys: {}, journalErrors: [], dhcpLog: [], analyzeTime: [], blame: [], chain: [] };
   for (const match of output.matchAll(/RAMBOOT-PROBE (\S+) ?([^\n]*)/g)) {
     const key = match[1]!;
     const value = match[2]!.trim();
@@ -165,6 +169,7 @@ export function parseProbe(output: string): ProbeReport {
       case 'dns': report.dns.push(value); break;
       case 'sshd-listening': report.sshdListening = Number(value); break;
       case 'hostkey': report.hostKeys[words[0] ?? ''] = Number(words[1]); break;
+      case 'hostkey-log': report.hostKeyLog.push(value); break;
       case 'late-hostkey': report.lateHostKeys[words[0] ?? ''] = Number(words[1]); break;
       case 'rsa-served': report.rsaServed = Number(value); break;
       case 'restart-networking': report.restartNetworking = value; break;

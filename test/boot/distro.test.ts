@@ -35,6 +35,9 @@ function assertHealthy(boot: DistroBoot, nic: RegExp): void {
   const keys = Object.entries(report.hostKeys);
   assert.ok((report.hostKeys.ssh_host_ed25519_key ?? -1) >= 0, `the ed25519 host key, before sshd: ${JSON.stringify(report.hostKeys)}`);
   for (const [key, after] of keys) assert.ok(after >= 0, `${key} was written ${after}s after this boot began, not before`);
+  // Made by the root's ssh-keygen in the initrd's background while systemd started; the unit waited for it.
+  assert.match(output, /ramboot: fixups: making the ed25519 ssh host key in the background \(PID \d+\) while systemd starts/);
+  assert.deepEqual(report.hostKeyLog, ['ed25519 host key: made in the initrd'], `ramboot-ssh-host-keys.service found the initrd's key${tail}`);
   // ECDSA and RSA come at idle priority, after the boot may have settled; sshd is reloaded and offers them.
   for (const key of ['ssh_host_ecdsa_key', 'ssh_host_rsa_key']) {
     assert.ok((report.lateHostKeys[key] ?? -1) >= 0, `${key}, made this boot: ${JSON.stringify(report.lateHostKeys)}${tail}`);

@@ -339,14 +339,16 @@ test('fixups: a root with sshd and no host keys gets units that make them (ECDSA
       '',
       '[Service]',
       'Type=oneshot',
-      `ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -N "" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key'`,
+      `ExecStart=/bin/sh -c '[ -s /etc/ssh/ssh_host_ed25519_key.pub ] && echo "ed25519 host key: made in the initrd" || { rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub; ssh-keygen -q -N "" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key; }'`,
       '',
     ].join('\n'),
-    'default dependencies: it starts at basic.target, not after network.target as sshd does',
+    'default dependencies: it starts at basic.target, not after network.target as sshd does; no ssh-keygen in this root, so the initrd made none',
   );
+  assert.deepEqual(sb.calls('chroot'), []);
   const idle = sb.read('newroot/etc/systemd/system/ramboot-ssh-idle-host-keys.service');
   assert.match(idle, /^Type=simple$/m, 'a simple service: its start job ends at the fork, so the boot does not wait for the keys');
   assert.match(idle, /^CPUSchedulingPolicy=idle$/m);
+  assert.match(idle, /^After=ramboot-ssh-host-keys\.service multi-user\.target$/m, 'not beside the boot\'s own idle-class units');
   assert.doesNotMatch(idle, /\$(?!\$)/, 'no $ that systemd would expand in ExecStart=');
   // Run its ExecStart as systemd would, with /etc/ssh inside the sandbox and stubs that say what
   // they were asked: ECDSA, reload, RSA, reload; and a second start makes nothing.
@@ -390,6 +392,41 @@ test('fixups: a root with sshd and no host keys gets units that make them (ECDSA
   mkdirSync(sysv.path('newroot/usr/sbin'), { recursive: true });
   executable(sysv, 'newroot/usr/sbin/sshd');
   assert.match(sysv.run(FIX).stdout, /^ramboot: warning: fixups: the image has sshd but no ssh host keys and no systemd ssh unit: run ssh-keygen -A before sshd starts$/m);
+});
+
+test('fixups: the root\'s ssh-keygen makes the ed25519 key in the background while systemd starts, and the unit waits for it (or makes one itself)', () => {
+  const FIX = 'ram_stage_setup >/dev/null; RAM_NEWROOT=$RAM_PREFIX/newroot RAM_NET_IFACE=; ram_stage_fixups';
+  const sb = sandbox();
+  for (const d of ['newroot/usr/sbin', 'newroot/usr/bin', 'newroot/lib/systemd/system', 'newroot/etc/ssh']) mkdirSync(sb.path(d), { recursive: true });
+  executable(sb, 'newroot/usr/sbin/sshd');
+  executable(sb, 'newroot/usr/bin/ssh-keygen');
+  writeFileSync(sb.path('newroot/lib/systemd/system/ssh.service'), '');
+  // chroot stands in for the root's ssh-keygen: a second, then the private key and the .pub.
+  sb.stub('chroot', 'command sleep 1; echo private >"$1$9"; echo public >"$1$9.pub"');
+  sb.write('bin/ssh-keygen', `#!${BUSYBOX} sh\necho "unit keygen $*" >>"$RAM_PREFIX/log"\n`);
+  chmodSync(sb.path('bin/ssh-keygen'), 0o755);
+  // The unit's ExecStart as sh gets it from systemd ($$ is $), with /etc/ssh in the sandbox and the
+  // real sleep (the sandbox's is a fake clock); run right after the fixups, while the background
+  // ssh-keygen still has most of its second to go.
+  const unitScript = String.raw`sed -n "s/^ExecStart=\/bin\/sh -c '\(.*\)'$/\1/p" "$RAM_PREFIX/newroot/etc/systemd/system/ramboot-ssh-host-keys.service" | sed "s/[$][$]/$/g; s#/etc/ssh#$RAM_PREFIX/newroot/etc/ssh#g; s/sleep 0/command sleep 0/"`;
+  const runUnit = `PATH="$RAM_PREFIX/bin:$PATH"; eval "$(${unitScript})"; echo rc=$?`;
+  const r = sb.run(`${FIX}; ${runUnit}`);
+  assert.equal(r.status, 0, r.output);
+  const pid = /^ramboot: fixups: making the ed25519 ssh host key in the background \(PID (\d+)\) while systemd starts$/m.exec(r.stdout)?.[1];
+  assert.ok(pid, r.stdout);
+  assert.ok(sb.read('newroot/etc/systemd/system/ramboot-ssh-host-keys.service').includes(`</proc/${pid}/stat`));
+  assert.match(r.stdout, /^ed25519 host key: made in the initrd$/m, 'it waited for the background ssh-keygen');
+  assert.match(r.stdout, /^rc=0$/m);
+  assert.equal(sb.read('newroot/etc/ssh/ssh_host_ed25519_key.pub'), 'public\n');
+  assert.equal(sb.exists('log'), false, 'the unit made no key of its own');
+  assert.deepEqual(sb.callLines('chroot'), ['chroot $P/newroot /usr/bin/ssh-keygen -q -N  -t ed25519 -f /etc/ssh/ssh_host_ed25519_key']);
+
+  // The background one left no .pub (it failed, or was cut off): the unit makes the key itself.
+  sb.write('newroot/etc/ssh/ssh_host_ed25519_key.pub', '');
+  const again = sb.run(runUnit);
+  assert.match(again.stdout, /^rc=0$/m, again.output);
+  assert.equal(sb.read('log'), 'unit keygen -q -N  -t ed25519 -f ' + sb.path('newroot/etc/ssh/ssh_host_ed25519_key') + '\n');
+  assert.equal(sb.exists('newroot/etc/ssh/ssh_host_ed25519_key'), false, 'the half-made key was removed first (ssh-keygen would ask before overwriting)');
 });
 
 test('switch: /dev /proc /sys /run moved into the new root (made if missing), then switch_root with init\'s arguments', () => {

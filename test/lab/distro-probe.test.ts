@@ -36,6 +36,7 @@ test('console lines become the report; lines may share the console with getty', 
       'RAMBOOT-PROBE dns 10.0.2.3',
       'RAMBOOT-PROBE sshd-listening 2',
       'RAMBOOT-PROBE hostkey ssh_host_ed25519_key 14',
+      'RAMBOOT-PROBE hostkey-log ed25519 host key: made in the initrd',
       'RAMBOOT-PROBE late-hostkey ssh_host_ecdsa_key 31',
       'RAMBOOT-PROBE late-hostkey ssh_host_rsa_key 47',
       'RAMBOOT-PROBE rsa-served 1',
@@ -53,6 +54,7 @@ test('console lines become the report; lines may share the console with getty', 
   assert.deepEqual(report.addrs, [{ dev: 'ens3', cidr: '10.0.2.15/24', rest: 'brd 10.0.2.255 scope global ens3' }]);
   assert.equal(report.sshdListening, 2);
   assert.deepEqual(report.hostKeys, { ssh_host_ed25519_key: 14 });
+  assert.deepEqual(report.hostKeyLog, ['ed25519 host key: made in the initrd']);
   assert.deepEqual(report.lateHostKeys, { ssh_host_ecdsa_key: 31, ssh_host_rsa_key: 47 });
   assert.equal(report.rsaServed, 1);
   assert.equal(report.restartNetworking, 'active ens3 10.0.2.15/24');
