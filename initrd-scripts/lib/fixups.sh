@@ -34,17 +34,17 @@ ram_stage_fixups() {
 
 ram_fix_wrote() { RAM_FIXED="$RAM_FIXED${RAM_FIXED:+, }$1"; }
 
-# Start the root's own ssh-keygen making host key $1 in the new root, in the background, and set
-# RAM_FK_WAIT to the shell words with which ramboot-ssh-host-keys.service waits for it (systemd's
-# `$$` for `$`). From here to the point where systemd starts units in parallel (switch_root, and
-# systemd loading itself and its units) one process runs at a time and a second CPU idles; the key
-# is made there instead of in the CPU-bound boot (Debian 12 under QEMU TCG: the unit took 2.1-2.5
-# s of the boot, and ssh-keygen's libcrypto is in the page cache when sshd loads it). The root is
-# the one about to run as PID 1, so its binary runs with no trust it would not have anyway. The
-# unit waits while that PID runs (alive and not a zombie: PIDs are not reused before pid_max
-# wraps, far beyond a boot's first seconds), at most 60 s, and makes the key itself when no complete one
-# is there: a .pub file, which ssh-keygen writes after the private key. A late ssh-keygen
-# overwrites nothing: it asks first, and its stdin is /dev/null.
+# Start the root's own ssh-keygen making ed25519 host key $1 in the new root, in the background, and
+# set RAM_FK_WAIT to the shell words with which ramboot-ssh-host-keys.service waits for it
+# (systemd's `$$` for `$`). From here to the point where systemd starts units in parallel
+# (switch_root, and systemd loading itself and its units) one process runs at a time and a second
+# CPU idles; the key is made there instead of in the CPU-bound boot (Debian 12 under QEMU TCG: the
+# unit took 2.1-2.5 s of the boot, and ssh-keygen's libcrypto is in the page cache when sshd loads
+# it). The root is the one about to run as PID 1, so its binary runs with no trust it would not have
+# anyway. The unit waits while that PID runs (alive and not a zombie: PIDs are not reused before
+# pid_max wraps, far beyond a boot's first seconds), at most 60 s, and makes the key itself when no
+# complete one is there: a .pub file, which ssh-keygen writes after the private key. A late
+# ssh-keygen overwrites nothing: it asks first, and its stdin is /dev/null.
 ram_fix_ssh_key_early() {
 	RAM_FK_WAIT=
 	ram_resolve_in_root "$RAM_NEWROOT" /usr/bin/ssh-keygen || return 0
@@ -434,8 +434,9 @@ ram_fix_ssh_host_keys() {
 		ram_fk_make='ExecStart=/usr/bin/ssh-keygen -A'
 	else
 		ram_fk_kinds='ed25519'
-		ram_fix_ssh_key_early /etc/ssh/ssh_host_ed25519_key
-		ram_fk_make="ExecStart=/bin/sh -c '${RAM_FK_WAIT}[ -s /etc/ssh/ssh_host_ed25519_key.pub ] && echo \"ed25519 host key: made in the initrd\" || { rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub; ssh-keygen -q -N \"\" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key; }'"
+		ram_fk_key=/etc/ssh/ssh_host_ed25519_key
+		ram_fix_ssh_key_early "$ram_fk_key"
+		ram_fk_make="ExecStart=/bin/sh -c '${RAM_FK_WAIT}[ -s $ram_fk_key.pub ] && echo \"ed25519 host key: made in the initrd\" || { rm -f $ram_fk_key $ram_fk_key.pub; ssh-keygen -q -N \"\" -t ed25519 -f $ram_fk_key; }'"
 		ram_fk_wants="$ram_fk_wants ramboot-ssh-idle-host-keys.service"
 		ram_fk_reload="systemctl --no-block try-reload-or-restart $ram_fk_unit"
 		cat >"$ram_fk_units/ramboot-ssh-idle-host-keys.service" <<EOF || ram_die "fixups: cannot write /etc/systemd/system/ramboot-ssh-idle-host-keys.service in the new root"

@@ -43,7 +43,14 @@ ip -o -4 addr show scope global | while read -r _ dev _ addr rest; do say addr "
 say default-route "$(ip -4 route show default)"
 say hostname "$(hostname)"
 grep '^nameserver' /etc/resolv.conf | while read -r _ server _; do say dns "$server"; done
-say sshd-listening "$(ss -Hltn 'sport = :22' | wc -l)"
+# Up to 10 s: ramboot's ECDSA key lands just after the boot settles, and the reload that follows
+# re-execs sshd, which has no listener for that moment.
+for _ in $(seq 10); do
+  listening=$(ss -Hltn 'sport = :22' | wc -l)
+  [ "$listening" -gt 0 ] && break
+  sleep 1
+done
+say sshd-listening "$listening"
 btime=$(sed -n 's/^btime //p' /proc/stat)
 for key in /etc/ssh/ssh_host_*_key; do
   [ -e "$key" ] && say hostkey "\${key##*/} $(($(stat -c %Y "$key") - btime))"
@@ -78,6 +85,8 @@ if [ -e /etc/systemd/system/ramboot-ssh-idle-host-keys.service ]; then
     sleep 1
   done
   say rsa-served "$served"
+  # Microseconds after boot: the idle unit's start, and when multi-user.target was reached.
+  say idle-keys-start "$(systemctl show -p ExecMainStartTimestampMonotonic --value ramboot-ssh-idle-host-keys.service) $(systemctl show -p ActiveEnterTimestampMonotonic --value multi-user.target)"
 fi
 journalctl -b --no-pager -o cat | grep -Ei 'dhcp|lease' | while IFS= read -r line; do say dhcp-log "$line"; done
 # Which network stack holds the boot NIC now (for the log; ifquery is ifupdown's).
@@ -138,6 +147,8 @@ export interface ProbeReport {
   lateHostKeys: Record<string, number>;
   /** ramboot-boot-nic.service's state and the boot NIC's `dev cidr` after `systemctl restart networking`. */
   restartNetworking?: string;
+  /** When ramboot-ssh-idle-host-keys.service started and multi-user.target was reached, µs after boot. */
+  idleKeysStart?: { startUs: number; multiUserUs: number };
   /** RSA host keys sshd offered (ssh-keyscan -t rsa) once that key existed. */
   rsaServed?: number;
   machineId?: string;
@@ -171,6 +182,7 @@ export function parseProbe(output: string): ProbeReport {
       case 'hostkey': report.hostKeys[words[0] ?? ''] = Number(words[1]); break;
       case 'hostkey-log': report.hostKeyLog.push(value); break;
       case 'late-hostkey': report.lateHostKeys[words[0] ?? ''] = Number(words[1]); break;
+      case 'idle-keys-start': report.idleKeysStart = { startUs: Number(words[0]), multiUserUs: Number(words[1]) }; break;
       case 'rsa-served': report.rsaServed = Number(value); break;
       case 'restart-networking': report.restartNetworking = value; break;
       case 'machine-id': report.machineId = value; break;

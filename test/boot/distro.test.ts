@@ -31,7 +31,7 @@ function assertHealthy(boot: DistroBoot, nic: RegExp): void {
   assert.match(report.defaultRoute ?? '', /^default via 10\.0\.2\.2 /);
   assert.deepEqual(report.dns, ['10.0.2.3'], 'resolv.conf names the DHCP server\'s DNS');
   assert.equal(report.hostname, HOSTNAME, 'the hostname DHCP handed out');
-  assert.ok((report.sshdListening ?? 0) >= 1, 'sshd listens on port 22');
+  assert.ok((report.sshdListening ?? 0) >= 1, `sshd listens on port 22${tail}`);
   const keys = Object.entries(report.hostKeys);
   assert.ok((report.hostKeys.ssh_host_ed25519_key ?? -1) >= 0, `the ed25519 host key, before sshd: ${JSON.stringify(report.hostKeys)}`);
   for (const [key, after] of keys) assert.ok(after >= 0, `${key} was written ${after}s after this boot began, not before`);
@@ -42,6 +42,8 @@ function assertHealthy(boot: DistroBoot, nic: RegExp): void {
   for (const key of ['ssh_host_ecdsa_key', 'ssh_host_rsa_key']) {
     assert.ok((report.lateHostKeys[key] ?? -1) >= 0, `${key}, made this boot: ${JSON.stringify(report.lateHostKeys)}${tail}`);
   }
+  const order = report.idleKeysStart;
+  assert.ok(order && order.multiUserUs > 0 && order.startUs >= order.multiUserUs, `the ECDSA/RSA unit started after multi-user.target, not beside the boot's idle-class units: ${JSON.stringify(order)}${tail}`);
   assert.equal(report.rsaServed, 1, `sshd offers the RSA host key once it exists (ssh-keyscan -t rsa)${tail}`);
   assert.match(report.machineId ?? '', /^[0-9a-f]{32}$/);
   const aboutRoot = report.journalErrors.filter((line) => /ramboot|overlay|squashfs|loop\d|\bmount|remount|\/run\/initramfs|read-only/i.test(line));

@@ -40,6 +40,7 @@ test('console lines become the report; lines may share the console with getty', 
       'RAMBOOT-PROBE late-hostkey ssh_host_ecdsa_key 31',
       'RAMBOOT-PROBE late-hostkey ssh_host_rsa_key 47',
       'RAMBOOT-PROBE rsa-served 1',
+      'RAMBOOT-PROBE idle-keys-start 25843000 25573000',
       'RAMBOOT-PROBE restart-networking active ens3 10.0.2.15/24',
       'RAMBOOT-PROBE machine-id 0123456789abcdef0123456789abcdef',
       'RAMBOOT-PROBE failed foo.service',
@@ -57,6 +58,7 @@ test('console lines become the report; lines may share the console with getty', 
   assert.deepEqual(report.hostKeyLog, ['ed25519 host key: made in the initrd']);
   assert.deepEqual(report.lateHostKeys, { ssh_host_ecdsa_key: 31, ssh_host_rsa_key: 47 });
   assert.equal(report.rsaServed, 1);
+  assert.deepEqual(report.idleKeysStart, { startUs: 25843000, multiUserUs: 25573000 });
   assert.equal(report.restartNetworking, 'active ens3 10.0.2.15/24');
   assert.deepEqual(report.failed, ['foo.service']);
   assert.deepEqual(report.journalErrors, ['something broke']);
